@@ -1,0 +1,28 @@
+/** Wire constants shared by the TypeScript decoder and encoder. */
+
+export const FLAG_DUP = 0x80;
+export const MASK_QOS = 0x60;
+export const FLAG_RETAIN = 0x10;
+export const FLAG_WILL = 0x08;
+export const FLAG_CLEAN_SESSION = 0x04;
+export const MASK_TOPIC_ID_TYPE = 0x03;
+
+export const TYPE_ENCAPSULATED = 0xfe;
+
+/**
+ * Smallest total the 3-octet length form may declare: anything smaller fits the
+ * 1-octet form (the 1-octet form of the same packet is 2 octets shorter), and
+ * only the canonical form is accepted so that decode and encode are exact inverses.
+ */
+export const LONG_FORM_MIN_TOTAL = 258;
+
+/** QoS from the flags octet: 0b11 is -1. */
+export function qosFromFlags(flags: number): number {
+  const bits = (flags & MASK_QOS) >> 5;
+  return bits === 3 ? -1 : bits;
+}
+
+/** Flags bits for a QoS value (-1 -> 0b11). */
+export function qosToFlags(qos: number): number {
+  return ((qos === -1 ? 3 : qos) << 5) & MASK_QOS;
+}

@@ -1,0 +1,11 @@
+/**
+ * node-red-contrib-mqtt-sn: MQTT-SN v1.2 for Node.js.
+ *
+ * - encode / decode / codecImplementation: the wire format (native addon or TypeScript twin)
+ * - createTimerQueue: retransmission timer book-keeping (native or TypeScript)
+ */
+export { encode, decode, codec, codecImplementation, tsCodec } from './codec';
+export * from './codec/packets';
+export { MqttSnError, ErrorCode, ErrorDescription } from './errors';
+export { createTimerQueue, timerImplementation, tsTimers, nativeTimers } from './timers';
+export type { TimerQueue, TimerQueueImplementation } from './timers/types';

@@ -1,0 +1,79 @@
+/**
+ * Loads the optional C++ addon (native/) the way `ws` loads bufferutil: through
+ * node-gyp-build, from the package root. MQTTSN_NATIVE=0 forces the TypeScript
+ * twins, MQTTSN_NATIVE=1 makes a missing addon a loud error, unset takes the
+ * addon when it loads.
+ */
+import * as path from 'node:path';
+
+/**
+ * The addon's codec entry points (native/codec.cc). Numbers travel through two
+ * shared Int32Arrays and encoded octets through a shared output slab, so no
+ * object is built on the C++ side; lib/codec/native-codec.ts wraps them.
+ */
+export interface NativeCodecBinding {
+  /** Registers the shared decode and encode slot arrays. */
+  bind(decodeSlots: Int32Array, encodeSlots: Int32Array): void;
+  /** Registers the slab encode() writes into. */
+  setOutput(slab: Buffer): void;
+  /** 0 with the fields in the decode slots, or an error code. */
+  decode(datagram: unknown): number;
+  /** Octets written into the slab, 0 when it is too small, or minus an error code. */
+  encode(text: unknown, bytes: unknown, nodeId: unknown): number;
+  /** Sizes of the two slot arrays. */
+  readonly decodeSlots: number;
+  readonly encodeSlots: number;
+}
+
+/** What the addon exports; each part has a TypeScript twin with the same behaviour. */
+export interface NativeAddon {
+  /** Codec entry points, see lib/codec/native-codec.ts. */
+  readonly codec: NativeCodecBinding;
+  /** Timer queue constructor, see lib/timers/native-timers.ts. */
+  readonly TimerQueue: new () => unknown;
+}
+
+export type NativeMode = 'auto' | 'force' | 'off';
+
+export function nativeMode(env: NodeJS.ProcessEnv = process.env): NativeMode {
+  const value = env.MQTTSN_NATIVE;
+  if (value === undefined || value === '') return 'auto';
+  if (value === '0' || value.toLowerCase() === 'false') return 'off';
+  if (value === '1' || value.toLowerCase() === 'true') return 'force';
+  throw new Error(`MQTTSN_NATIVE must be 0 or 1, not ${JSON.stringify(value)}`);
+}
+
+let cached: { addon: NativeAddon | null; error: Error | null } | undefined;
+
+/** The package root: dist/lib/native.js sits two levels below it. */
+function packageRoot(): string {
+  return path.resolve(__dirname, '..', '..');
+}
+
+function tryLoad(): { addon: NativeAddon | null; error: Error | null } {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+    return { addon: load(packageRoot()), error: null };
+  } catch (err) {
+    return { addon: null, error: err as Error };
+  }
+}
+
+/**
+ * The addon, or null when the TypeScript path is to be used. Throws when
+ * MQTTSN_NATIVE=1 and the addon cannot be loaded.
+ */
+export function loadNative(): NativeAddon | null {
+  const mode = nativeMode();
+  if (mode === 'off') return null;
+  cached ??= tryLoad();
+  if (cached.addon) return cached.addon;
+  if (mode === 'force') {
+    throw new Error(
+      `MQTTSN_NATIVE=1 but the native addon could not be loaded (${cached.error?.message ?? 'unknown error'}). ` +
+        'Build it with `npx node-gyp rebuild` or unset MQTTSN_NATIVE to use the TypeScript path.',
+    );
+  }
+  return null;
+}

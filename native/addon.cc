@@ -1,0 +1,13 @@
+// Entry point of the addon: each part registers its own exports.
+#include <napi.h>
+
+#include "codec.h"
+#include "timers.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("codec", mqttsn::InitCodec(env));
+  exports.Set("TimerQueue", mqttsn::InitTimers(env));
+  return exports;
+}
+
+NODE_API_MODULE(mqttsn, Init)

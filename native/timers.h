@@ -1,0 +1,7 @@
+#pragma once
+#include <napi.h>
+
+namespace mqttsn {
+// Returns the TimerQueue class exported as `TimerQueue`.
+Napi::Function InitTimers(Napi::Env env);
+}  // namespace mqttsn
