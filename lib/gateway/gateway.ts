@@ -1,0 +1,391 @@
+/**
+ * MqttSnGateway: the UDP side (datagrams, forwarder encapsulation, discovery),
+ * the sessions keyed by address and client id, and the broker side (embedded
+ * aedes or a broker URL, one connection per client or one shared).
+ */
+import * as dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import { decode, encode } from '../codec';
+import { TopicIdType, type Connect, type Packet, type PacketOf, type SessionQoS } from '../codec/packets';
+import { ErrorCode, MqttSnError } from '../errors';
+import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
+import { resolveOptions, type GatewayOptions, type LogLevel, type ResolvedOptions } from './options';
+import type { EndReason, SessionHost, SessionTimers, UpstreamLink, UpstreamSink } from './ports';
+import { ClientSession } from './session';
+import { createStats, type GatewayStats } from './stats';
+import { AggregatingLink, CloseTracker, SharedConnection, TransparentLink } from './upstream';
+
+/** Where a client's packets come from and its answers go. */
+interface Route {
+  address: string;
+  port: number;
+  /** Set when a forwarder encapsulated the packet. */
+  wirelessNodeId?: Buffer;
+}
+
+export interface GatewayLogEntry {
+  level: LogLevel;
+  message: string;
+}
+
+export interface GatewayClientEvent {
+  clientId: string;
+  address: string;
+  port: number;
+  /** Why the session ended (disconnect events only). */
+  reason?: EndReason;
+}
+
+const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+const LEVEL_RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+const realTimers: SessionTimers = {
+  now: () => performance.now(),
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout> | undefined),
+};
+
+function routeKey(route: Route): string {
+  const base = `${route.address}|${route.port}`;
+  return route.wirelessNodeId ? `${base}|${route.wirelessNodeId.toString('hex')}` : base;
+}
+
+function isMulticast(address: string): boolean {
+  if (isIP(address) === 6) return address.toLowerCase().startsWith('ff');
+  const first = Number(address.split('.')[0]);
+  return first >= 224 && first <= 239;
+}
+
+export class MqttSnGateway extends EventEmitter {
+  readonly options: ResolvedOptions;
+  readonly stats: GatewayStats = createStats();
+  /** URL of the broker in use: the embedded one (mqtt://127.0.0.1:PORT) or the configured one. */
+  brokerUrl = '';
+
+  private socket: dgram.Socket | undefined;
+  private embedded: EmbeddedBroker | undefined;
+  private shared: SharedConnection | undefined;
+  private readonly closer = new CloseTracker();
+  private readonly byKey = new Map<string, ClientSession>();
+  private readonly byClientId = new Map<string, ClientSession>();
+  private readonly routes = new Map<string, Route>();
+  /** Subscriptions of ended sessions that asked to be kept (cleanSession off). */
+  private readonly persisted = new Map<string, Map<string, SessionQoS>>();
+  private advertiseTimer: ReturnType<typeof setInterval> | undefined;
+  private running = false;
+  private readonly host: SessionHost<ClientSession>;
+
+  constructor(options: GatewayOptions = {}, timers: SessionTimers = realTimers) {
+    super();
+    this.options = resolveOptions(options);
+    this.host = {
+      options: this.options,
+      timers,
+      stats: this.stats,
+      send: (session, packet) => this.sendTo(this.routes.get(session.key), packet),
+      log: (level, message) => this.log(level, message),
+      connected: (session) => this.onConnected(session),
+      ended: (session, reason) => this.onEnded(session, reason),
+    };
+  }
+
+  /** The UDP address the gateway listens on. */
+  address(): { address: string; port: number } {
+    if (!this.socket) throw new MqttSnError(ErrorCode.WRONG_STATE, 'The gateway is not started.');
+    const { address, port } = this.socket.address();
+    return { address, port };
+  }
+
+  /** Number of live sessions (connected, asleep or awake). */
+  get clientCount(): number {
+    return this.byClientId.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) throw new MqttSnError(ErrorCode.WRONG_STATE, 'The gateway is already started.');
+    this.running = true;
+    try {
+      if (this.options.broker) {
+        this.brokerUrl = this.options.broker;
+      } else {
+        this.embedded = await startEmbeddedBroker(this.options.embeddedBrokerPort);
+        this.brokerUrl = this.embedded.url;
+        this.log('info', `embedded MQTT broker listening on ${this.brokerUrl}`);
+      }
+      const sharedId = `mqttsn-gw-${this.options.gatewayId}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
+      this.shared = new SharedConnection(this.brokerUrl, sharedId, (l, m) => this.log(l, m));
+      try {
+        await this.shared.start();
+      } catch (error) {
+        throw new MqttSnError(ErrorCode.SOCKET_ERROR, `Cannot reach the MQTT broker at ${this.brokerUrl}: ${(error as Error).message}`);
+      }
+      await this.bind();
+      const { address, port } = this.address();
+      this.log('info', `MQTT-SN gateway ${this.options.gatewayId} (${this.options.mode}) listening on udp ${address}:${port}, broker ${this.brokerUrl}`);
+      this.startAdvertising();
+    } catch (error) {
+      await this.stop();
+      if (error instanceof MqttSnError) throw error;
+      throw new MqttSnError(ErrorCode.SOCKET_ERROR, `The gateway could not start: ${(error as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.advertiseTimer) clearInterval(this.advertiseTimer);
+    this.advertiseTimer = undefined;
+    for (const session of [...this.byClientId.values()]) session.terminate('shutdown');
+    this.byKey.clear();
+    this.byClientId.clear();
+    this.routes.clear();
+    this.stats.clients = 0;
+    await this.closer.settle();
+    await this.shared?.stop();
+    this.shared = undefined;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    const embedded = this.embedded;
+    this.embedded = undefined;
+    await embedded?.close();
+    this.log('info', 'gateway stopped');
+  }
+
+  private async bind(): Promise<void> {
+    const { host, port } = this.options;
+    const socket = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.removeListener('error', reject);
+        resolve();
+      });
+    });
+    try {
+      // Bursts from many clients: a larger receive buffer (the kernel may cap it) loses fewer datagrams.
+      socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
+    } catch {
+      // keep the system default
+    }
+    socket.on('error', (error) => {
+      this.log('error', `UDP socket: ${error.message}`);
+      if (this.listenerCount('error') > 0) this.emit('error', error);
+    });
+    socket.on('message', (datagram, rinfo) => this.onDatagram(datagram, rinfo));
+    this.socket = socket;
+  }
+
+  // ---------------------------------------------------------------- logging and events
+
+  private log(level: LogLevel, message: string): void {
+    if (LEVEL_RANK[level] > LEVEL_RANK[this.options.logLevel]) return;
+    const entry: GatewayLogEntry = { level, message };
+    this.emit('log', entry);
+  }
+
+  private clientEvent(session: ClientSession, reason?: EndReason): GatewayClientEvent {
+    const route = this.routes.get(session.key);
+    return { clientId: session.clientId, address: route?.address ?? '', port: route?.port ?? 0, ...(reason ? { reason } : {}) };
+  }
+
+  private onConnected(session: ClientSession): void {
+    this.log('info', `client ${session.clientId} connected`);
+    this.emit('clientConnected', this.clientEvent(session));
+  }
+
+  private onEnded(session: ClientSession, reason: EndReason): void {
+    const event = this.clientEvent(session, reason);
+    if (this.byClientId.get(session.clientId) === session) this.byClientId.delete(session.clientId);
+    if (this.byKey.get(session.key) === session) {
+      this.byKey.delete(session.key);
+      this.routes.delete(session.key);
+    }
+    this.stats.clients = this.byClientId.size;
+    if (!session.cleanSession && reason !== 'refused' && reason !== 'replaced') {
+      this.persisted.delete(session.clientId);
+      this.persisted.set(session.clientId, new Map(session.subscriptions));
+      // Bounded like the sessions themselves: the oldest kept state goes first.
+      if (this.persisted.size > this.options.limits.clients) {
+        const oldest = this.persisted.keys().next().value;
+        if (oldest !== undefined) this.persisted.delete(oldest);
+      }
+    }
+    if (reason === 'shutdown') return;
+    this.log('info', `client ${session.clientId} ${reason === 'lost' ? 'lost' : `disconnected (${reason})`}`);
+    this.emit(reason === 'lost' ? 'clientLost' : 'clientDisconnected', event);
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  private onDatagram(datagram: Buffer, rinfo: dgram.RemoteInfo): void {
+    this.stats.received++;
+    let packet: Packet;
+    try {
+      packet = decode(datagram);
+    } catch (error) {
+      this.stats.malformed++;
+      this.log('debug', `malformed datagram from ${rinfo.address}:${rinfo.port} dropped: ${(error as Error).message}`);
+      return;
+    }
+    const route: Route = { address: rinfo.address, port: rinfo.port };
+    if (packet.type === 'ENCAPSULATED') {
+      if (packet.packet.type === 'ENCAPSULATED') {
+        this.stats.malformed++;
+        this.log('debug', `nested encapsulation from ${rinfo.address}:${rinfo.port} dropped`);
+        return;
+      }
+      route.wirelessNodeId = packet.wirelessNodeId;
+      packet = packet.packet;
+    }
+    this.dispatch(packet, route);
+  }
+
+  private dispatch(packet: Packet, route: Route): void {
+    const key = routeKey(route);
+    const session = this.byKey.get(key);
+    switch (packet.type) {
+      case 'SEARCHGW':
+        this.sendTo(route, { type: 'GWINFO', gwId: this.options.gatewayId });
+        return;
+      case 'ADVERTISE':
+      case 'GWINFO':
+        return;
+      case 'CONNECT':
+        this.onConnect(packet, route, key);
+        return;
+      case 'PUBLISH':
+        if (packet.qos === -1 && !session) {
+          this.onConnectionlessPublish(packet);
+          return;
+        }
+        break;
+      case 'PINGREQ':
+        if (!session && packet.clientId !== undefined) {
+          const sleeper = this.byClientId.get(packet.clientId);
+          if (sleeper && (sleeper.state === 'asleep' || sleeper.state === 'awake')) {
+            // The sleeping client woke up with a new address.
+            this.rebind(sleeper, key, route);
+            sleeper.handle(packet);
+            return;
+          }
+        }
+        break;
+      default:
+        break;
+    }
+    if (session) {
+      session.handle(packet);
+      return;
+    }
+    this.stats.unknownSender++;
+    this.log('debug', `${packet.type} from ${route.address}:${route.port} without a session: DISCONNECT`);
+    this.sendTo(route, { type: 'DISCONNECT' });
+  }
+
+  private onConnect(packet: Connect, route: Route, key: string): void {
+    const previous = this.byClientId.get(packet.clientId);
+    if (previous && !packet.cleanSession) {
+      // The same client again (from sleep, or a reconnect keeping its session).
+      if (previous.key !== key) this.rebind(previous, key, route);
+      previous.connect(packet);
+      return;
+    }
+    previous?.terminate('replaced');
+    const atAddress = this.byKey.get(key);
+    if (atAddress) atAddress.terminate('replaced');
+    if (this.byClientId.size >= this.options.limits.clients) {
+      this.stats.congestion++;
+      this.log('warn', `client ${packet.clientId} refused: ${this.options.limits.clients} clients already`);
+      this.sendTo(route, { type: 'CONNACK', returnCode: 1 });
+      return;
+    }
+    const predefined = { ...this.options.predefined, ...(this.options.clientPredefined[packet.clientId] ?? {}) };
+    const restored = packet.cleanSession ? undefined : this.persisted.get(packet.clientId);
+    this.persisted.delete(packet.clientId);
+    const session = new ClientSession(this.host, key, packet.clientId, predefined, (sink) => this.createLink(sink), restored);
+    this.byKey.set(key, session);
+    this.byClientId.set(packet.clientId, session);
+    this.routes.set(key, route);
+    this.stats.clients = this.byClientId.size;
+    session.connect(packet);
+  }
+
+  private createLink(sink: UpstreamSink): UpstreamLink {
+    const shared = this.shared as SharedConnection;
+    if (this.options.mode === 'aggregating') return new AggregatingLink(shared, sink);
+    return new TransparentLink(this.brokerUrl, sink, this.closer, (l, m) => this.log(l, m));
+  }
+
+  /** Moves a session to a new address (or forwarder node). */
+  private rebind(session: ClientSession, key: string, route: Route): void {
+    const other = this.byKey.get(key);
+    if (other && other !== session) other.terminate('replaced');
+    if (this.byKey.get(session.key) === session) {
+      this.byKey.delete(session.key);
+      this.routes.delete(session.key);
+    }
+    session.key = key;
+    this.byKey.set(key, session);
+    this.routes.set(key, route);
+  }
+
+  /** QoS -1 (v1.2 §6.8): pre-defined ids (common to all clients) or short names only. */
+  private onConnectionlessPublish(packet: PacketOf<'PUBLISH'>): void {
+    let topic: string | undefined;
+    if (packet.topicIdType === TopicIdType.SHORT && typeof packet.topicId === 'string') topic = packet.topicId;
+    else if (packet.topicIdType === TopicIdType.PREDEFINED) topic = this.options.predefined[String(packet.topicId)];
+    if (topic === undefined || !this.shared) {
+      this.log('debug', `QoS -1 PUBLISH with unknown topic ${String(packet.topicId)} dropped`);
+      return;
+    }
+    this.stats.qosMinusOne++;
+    this.stats.publishedUpstream++;
+    this.shared.publish({ topic, payload: packet.payload, qos: 0, retain: packet.retain }, () => undefined);
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  private sendTo(route: Route | undefined, packet: Packet): void {
+    const socket = this.socket;
+    if (!route || !socket) return;
+    let bytes: Buffer;
+    try {
+      bytes = encode(
+        route.wirelessNodeId ? { type: 'ENCAPSULATED', radius: 0, wirelessNodeId: route.wirelessNodeId, packet } : packet,
+      );
+    } catch (error) {
+      // e.g. a message too large for MQTT-SN: dropped silently as v1.2 §6.5 says, but logged.
+      this.log('debug', `cannot encode ${packet.type} for ${route.address}:${route.port}: ${(error as Error).message}`);
+      return;
+    }
+    this.stats.sent++;
+    socket.send(bytes, route.port, route.address);
+  }
+
+  private startAdvertising(): void {
+    const advertise = this.options.advertise;
+    const socket = this.socket;
+    if (!advertise || !socket) return;
+    if (isMulticast(advertise.address)) {
+      socket.setMulticastLoopback(true);
+      // Leave through the interface the gateway is bound to (the default route otherwise).
+      const host = this.options.host;
+      if (host !== '0.0.0.0' && isIP(host) === 4 && isIP(advertise.address) === 4) socket.setMulticastInterface(host);
+    } else if (!advertise.address.startsWith('127.') && advertise.address !== '::1') {
+      socket.setBroadcast(true);
+    }
+    const send = (): void => {
+      // Only while the broker is reachable (v1.2 §6.1): clients should not pick a gateway that cannot serve them.
+      if (!this.shared?.connected) return;
+      this.sendTo({ address: advertise.address, port: advertise.port }, {
+        type: 'ADVERTISE',
+        gwId: this.options.gatewayId,
+        duration: advertise.interval,
+      });
+    };
+    send();
+    this.advertiseTimer = setInterval(send, advertise.interval * 1000);
+  }
+}

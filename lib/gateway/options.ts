@@ -1,0 +1,161 @@
+/**
+ * Gateway options as users write them, and the complete, checked form the
+ * gateway runs with (every default filled in).
+ */
+import { ErrorCode, MqttSnError } from '../errors';
+
+export type GatewayMode = 'transparent' | 'aggregating';
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** Topic id (decimal string) → topic name. */
+export type PredefinedTopics = Record<string, string>;
+
+export interface GatewayOptions {
+  /** UDP address to listen on (IPv4 or IPv6). Default '0.0.0.0'. */
+  host?: string;
+  /** UDP port. Default 1884; 0 picks a free port. */
+  port?: number;
+  /** MQTT broker URL, e.g. mqtt://127.0.0.1:1883. Absent: an embedded broker runs in-process. */
+  broker?: string;
+  /** TCP port of the embedded broker on 127.0.0.1. Default 0 (a free port). */
+  embeddedBrokerPort?: number;
+  /** One MQTT connection per client (default) or one shared connection. */
+  mode?: GatewayMode;
+  /** GwId in ADVERTISE and GWINFO, 0-255. Default 1. */
+  gatewayId?: number;
+  /** Pre-defined topic ids for every client. */
+  predefined?: PredefinedTopics;
+  /** Pre-defined topic ids per client id (added to, and overriding, `predefined`). */
+  clientPredefined?: Record<string, PredefinedTopics>;
+  /** ADVERTISE every `interval` seconds to address:port. Off when absent. */
+  advertise?: { interval: number; address: string; port: number };
+  /**
+   * Factor applied to keep-alive and sleep durations before a silent client
+   * is declared lost. Default: the spec's 1.5 for durations up to 60 s, 1.1 above.
+   */
+  keepAliveTolerance?: number;
+  /** Retransmission towards clients: wait `interval` ms, resend `count` times. Default 10000 ms × 3. */
+  retry?: { interval?: number; count?: number };
+  limits?: {
+    /** Connected (and sleeping) clients. Default 10000. */
+    clients?: number;
+    /** Registered topic ids per client. Default 1000. */
+    topicsPerClient?: number;
+    /** Messages queued per client (sleeping or awaiting acknowledgement). Default 100. */
+    bufferedMessages?: number;
+    /** QoS 1/2 publishes in flight per client, in each direction. Default 10. */
+    maxInFlight?: number;
+  };
+  /** Lowest level emitted as 'log' events. Default 'info'. */
+  logLevel?: LogLevel;
+}
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  broker: string | undefined;
+  embeddedBrokerPort: number;
+  mode: GatewayMode;
+  gatewayId: number;
+  predefined: PredefinedTopics;
+  clientPredefined: Record<string, PredefinedTopics>;
+  advertise: { interval: number; address: string; port: number } | undefined;
+  keepAliveTolerance: number | undefined;
+  retry: { interval: number; count: number };
+  limits: { clients: number; topicsPerClient: number; bufferedMessages: number; maxInFlight: number };
+  logLevel: LogLevel;
+}
+
+export const DEFAULT_PORT = 1884;
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+
+function invalid(what: string): MqttSnError {
+  return new MqttSnError(ErrorCode.INVALID_ARGUMENT, `Invalid gateway option: ${what}.`);
+}
+
+function integer(value: unknown, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function positive(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw invalid(`${name} must be a positive number`);
+  return value;
+}
+
+function topicMap(value: unknown, name: string): PredefinedTopics {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(`${name} must be an object`);
+  const result: PredefinedTopics = {};
+  for (const [id, topic] of Object.entries(value as Record<string, unknown>)) {
+    const n = Number(id);
+    if (!Number.isInteger(n) || n < 1 || n > 0xfffe) throw invalid(`${name}: topic id ${id} must be 1 to 65534`);
+    if (typeof topic !== 'string' || topic.length === 0 || /[+#]/.test(topic)) {
+      throw invalid(`${name}: topic for id ${id} must be a topic name without wildcards`);
+    }
+    result[String(n)] = topic;
+  }
+  return result;
+}
+
+/** Checks user options and fills in defaults; throws MqttSnError (INVALID_ARGUMENT). */
+export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
+  const mode = options.mode ?? 'transparent';
+  if (mode !== 'transparent' && mode !== 'aggregating') throw invalid('mode must be transparent or aggregating');
+  const logLevel = options.logLevel ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw invalid('logLevel must be error, warn, info or debug');
+  if (options.broker !== undefined && (typeof options.broker !== 'string' || !/^(mqtts?|wss?|tcp|ssl):\/\//.test(options.broker))) {
+    throw invalid('broker must be an mqtt://, mqtts://, ws:// or wss:// URL');
+  }
+  const clientPredefined: Record<string, PredefinedTopics> = {};
+  if (options.clientPredefined !== undefined) {
+    if (options.clientPredefined === null || typeof options.clientPredefined !== 'object') throw invalid('clientPredefined must be an object');
+    for (const [clientId, map] of Object.entries(options.clientPredefined)) {
+      clientPredefined[clientId] = topicMap(map, `clientPredefined.${clientId}`);
+    }
+  }
+  let advertise: ResolvedOptions['advertise'];
+  if (options.advertise !== undefined) {
+    const a = options.advertise;
+    if (typeof a.address !== 'string' || a.address === '') throw invalid('advertise.address must be an address');
+    advertise = {
+      interval: integer(a.interval, 'advertise.interval', 1, 0xffff, 900),
+      address: a.address,
+      port: integer(a.port, 'advertise.port', 1, 65535, DEFAULT_PORT),
+    };
+  }
+  const limits = options.limits ?? {};
+  return {
+    host: options.host ?? '0.0.0.0',
+    port: integer(options.port, 'port', 0, 65535, DEFAULT_PORT),
+    broker: options.broker,
+    embeddedBrokerPort: integer(options.embeddedBrokerPort, 'embeddedBrokerPort', 0, 65535, 0),
+    mode,
+    gatewayId: integer(options.gatewayId, 'gatewayId', 0, 255, 1),
+    predefined: topicMap(options.predefined, 'predefined'),
+    clientPredefined,
+    advertise,
+    keepAliveTolerance: options.keepAliveTolerance === undefined ? undefined : positive(options.keepAliveTolerance, 'keepAliveTolerance', 1.5),
+    retry: {
+      interval: positive(options.retry?.interval, 'retry.interval', 10000),
+      count: integer(options.retry?.count, 'retry.count', 0, 100, 3),
+    },
+    limits: {
+      clients: integer(limits.clients, 'limits.clients', 1, 1e7, 10000),
+      topicsPerClient: integer(limits.topicsPerClient, 'limits.topicsPerClient', 1, 0xfffe, 1000),
+      bufferedMessages: integer(limits.bufferedMessages, 'limits.bufferedMessages', 1, 1e7, 100),
+      maxInFlight: integer(limits.maxInFlight, 'limits.maxInFlight', 1, 0xffff, 10),
+    },
+    logLevel,
+  };
+}
+
+/** How long a client may stay silent: the duration stretched by the tolerance. */
+export function supervisionMs(durationSeconds: number, tolerance: number | undefined): number {
+  const factor = tolerance ?? (durationSeconds > 60 ? 1.1 : 1.5);
+  return durationSeconds * 1000 * factor;
+}

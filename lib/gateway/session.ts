@@ -1,0 +1,486 @@
+/**
+ * One MQTT-SN client as the gateway sees it (v1.2 §6.14): the will exchange,
+ * topic ids, the QoS flows from the client, subscriptions, keep-alive and
+ * sleep supervision. Messages towards the client go through its Outbox.
+ *
+ * Pure protocol logic: packets come in through handle(), go out through the
+ * host, the broker side is an UpstreamLink and time is the host's timers.
+ */
+import { ReturnCode, TopicIdType, type Connect, type Packet, type PacketOf, type SessionQoS, type TopicIdTypeValue } from '../codec/packets';
+import type { DownstreamMessage } from './message-queue';
+import { supervisionMs, type PredefinedTopics } from './options';
+import { Outbox } from './outbox';
+import type { EndReason, SessionHost, UpstreamLink, UpstreamSink, Will } from './ports';
+import { isValidFilter, isValidTopicName, isWildcard } from './topic-names';
+import { TopicRegistry } from './topic-registry';
+
+export type { EndReason, OpenParams, SessionHost, SessionTimers, UpstreamLink, UpstreamSink, Will } from './ports';
+
+export type SessionState = 'connecting' | 'active' | 'asleep' | 'awake' | 'ended';
+
+const EMPTY = Buffer.alloc(0);
+
+/** The raw 16-bit field a short topic name occupies. */
+function shortNameField(name: string): number {
+  return ((name.charCodeAt(0) & 0xff) << 8) | (name.charCodeAt(1) & 0xff);
+}
+
+export class ClientSession implements UpstreamSink {
+  state: SessionState = 'connecting';
+  cleanSession = true;
+  keepAlive = 0;
+  /** The subscriptions by filter with their granted QoS; kept across connections when cleanSession is off. */
+  readonly subscriptions = new Map<string, SessionQoS>();
+
+  private readonly link: UpstreamLink;
+  private readonly registry: TopicRegistry;
+  private readonly outbox: Outbox;
+  private linkOpen = false;
+  /** SUBSCRIBEs waiting for the broker: deliveries wait too, so that SUBACK comes first. */
+  private subscribing = 0;
+  private opening = false;
+  private willStep: 'none' | 'topic' | 'message' = 'none';
+  private willTopic: Omit<Will, 'payload'> | undefined;
+  private willPayload: Buffer = EMPTY;
+  private sleepSeconds = 0;
+  private lastSeen: number;
+  private superviseTimer: unknown;
+  /** The will the broker side holds, to skip needless updates on a reconnect. */
+  private linkWill = '';
+  /** Client QoS 1 publishes waiting for the broker. */
+  private readonly pendingQos1 = new Set<number>();
+  /** Client QoS 2 publishes: 'pending' at the broker, 'received' once PUBREC went out. */
+  private readonly qos2In = new Map<number, 'pending' | 'received'>();
+
+  constructor(
+    private readonly host: SessionHost<ClientSession>,
+    /** The gateway's name for the client's address. */
+    public key: string,
+    readonly clientId: string,
+    predefined: PredefinedTopics,
+    createLink: (sink: UpstreamSink) => UpstreamLink,
+    restored?: ReadonlyMap<string, SessionQoS>,
+  ) {
+    const { limits } = host.options;
+    this.registry = new TopicRegistry(predefined, limits.topicsPerClient);
+    this.outbox = new Outbox(
+      {
+        clientId,
+        options: host.options,
+        timers: host.timers,
+        stats: host.stats,
+        send: (packet) => this.send(packet),
+        log: (level, message) => host.log(level, message),
+        canSend: () => (this.state === 'active' || this.state === 'awake') && this.subscribing === 0,
+        idle: () => this.onOutboxIdle(),
+        refused: (topic) => this.onTopicRefused(topic),
+      },
+      this.registry,
+    );
+    this.lastSeen = host.timers.now();
+    if (restored) for (const [filter, qos] of restored) this.subscriptions.set(filter, qos);
+    this.link = createLink(this);
+  }
+
+  get queued(): number {
+    return this.outbox.queued;
+  }
+
+  // ---------------------------------------------------------------- connect
+
+  /** CONNECT: a new session, or the same client coming back (from sleep or cleanSession off). */
+  connect(packet: Connect): void {
+    this.touch();
+    this.cleanSession = packet.cleanSession;
+    this.keepAlive = packet.duration;
+    this.state = 'connecting';
+    this.registry.clearNormal();
+    this.outbox.reset();
+    if (packet.cleanSession) {
+      this.willTopic = undefined;
+      this.willPayload = EMPTY;
+    }
+    this.arm();
+    if (packet.will) {
+      this.willStep = 'topic';
+      this.send({ type: 'WILLTOPICREQ' });
+    } else {
+      this.willStep = 'none';
+      this.openUpstream();
+    }
+  }
+
+  private openUpstream(): void {
+    const will = this.will();
+    const finish = (error?: Error): void => {
+      if (this.state === 'ended') return;
+      if (error) {
+        this.host.log('warn', `client ${this.clientId}: broker refused the connection: ${error.message}`);
+        this.send({ type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
+        this.end('refused', false);
+        return;
+      }
+      this.state = 'active';
+      this.arm();
+      this.send({ type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
+      this.host.connected(this);
+      this.outbox.pump();
+    };
+    const willText = JSON.stringify(will ?? null);
+    if (this.linkOpen) {
+      if (willText === this.linkWill) finish();
+      else this.link.setWill(will, finish);
+      this.linkWill = willText;
+      return;
+    }
+    if (this.opening) return; // a repeated CONNECT: the open under way answers it
+    this.opening = true;
+    this.linkWill = willText;
+    this.link.open({ clientId: this.clientId, cleanSession: this.cleanSession, keepAlive: this.keepAlive, will }, (error) => {
+      this.opening = false;
+      if (!error) {
+        this.linkOpen = true;
+        if (this.subscriptions.size > 0) this.link.restore(this.subscriptions);
+      }
+      finish(error);
+    });
+  }
+
+  private will(): Will | undefined {
+    return this.willTopic ? { ...this.willTopic, payload: this.willPayload } : undefined;
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  /** A packet from the client (CONNECT excluded: the gateway routes it to connect()). */
+  handle(packet: Packet): void {
+    if (this.state === 'ended') return;
+    this.touch();
+    switch (packet.type) {
+      case 'WILLTOPIC':
+        return this.onWillTopic(packet);
+      case 'WILLMSG':
+        return this.onWillMsg(packet);
+      case 'REGISTER':
+        return this.onRegister(packet);
+      case 'REGACK':
+        return this.outbox.onRegack(packet);
+      case 'PUBLISH':
+        return this.onPublish(packet);
+      case 'PUBACK':
+        return this.outbox.onPuback(packet);
+      case 'PUBREC':
+        return this.outbox.onPubrec(packet);
+      case 'PUBCOMP':
+        return this.outbox.onPubcomp(packet);
+      case 'PUBREL':
+        return this.onPubrel(packet);
+      case 'SUBSCRIBE':
+        return this.onSubscribe(packet);
+      case 'UNSUBSCRIBE':
+        return this.onUnsubscribe(packet);
+      case 'PINGREQ':
+        return this.onPingreq();
+      case 'PINGRESP':
+        return;
+      case 'DISCONNECT':
+        return this.onDisconnect(packet);
+      case 'WILLTOPICUPD':
+        return this.onWillTopicUpd(packet);
+      case 'WILLMSGUPD':
+        return this.onWillMsgUpd(packet);
+      default:
+        this.host.log('debug', `client ${this.clientId}: ignored ${packet.type}`);
+    }
+  }
+
+  private onWillTopic(packet: PacketOf<'WILLTOPIC'>): void {
+    // In step 'message' this is a repeat (our WILLMSGREQ was lost): ask again.
+    if (this.willStep === 'none') return;
+    if (packet.willTopic === '') {
+      this.willTopic = undefined;
+      this.willPayload = EMPTY;
+      this.willStep = 'none';
+      this.openUpstream();
+      return;
+    }
+    this.willTopic = { topic: packet.willTopic, qos: packet.qos, retain: packet.retain };
+    this.willStep = 'message';
+    this.send({ type: 'WILLMSGREQ' });
+  }
+
+  private onWillMsg(packet: PacketOf<'WILLMSG'>): void {
+    if (this.willStep !== 'message') {
+      // A repeat after our CONNACK was lost.
+      if (this.state === 'active' && this.willTopic) this.send({ type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
+      return;
+    }
+    this.willPayload = packet.willMsg;
+    this.willStep = 'none';
+    this.openUpstream();
+  }
+
+  private onRegister(packet: PacketOf<'REGISTER'>): void {
+    const answer = (topicId: number, returnCode: number): void =>
+      this.send({ type: 'REGACK', topicId, msgId: packet.msgId, returnCode });
+    if (!isValidTopicName(packet.topicName)) return answer(0, ReturnCode.NOT_SUPPORTED);
+    const id = this.registry.register(packet.topicName);
+    if (id === undefined) {
+      this.host.stats.congestion++;
+      return answer(0, ReturnCode.CONGESTION);
+    }
+    answer(id, ReturnCode.ACCEPTED);
+  }
+
+  /** The client refused a topic: an exact subscription counts as unsubscribed, a wildcard stays. */
+  private onTopicRefused(name: string): void {
+    if (this.subscriptions.delete(name)) this.link.unsubscribe(name, () => undefined);
+    this.host.log('debug', `client ${this.clientId}: refused topic ${name}`);
+  }
+
+  /** The topic name a client's PUBLISH/SUBSCRIBE/UNSUBSCRIBE refers to, or undefined. */
+  private topicOf(type: TopicIdTypeValue, topicId: number | string): string | undefined {
+    // SHORT carries the name itself, and so does NORMAL in SUBSCRIBE/UNSUBSCRIBE.
+    if (typeof topicId === 'string') return type === TopicIdType.PREDEFINED ? undefined : topicId;
+    return type === TopicIdType.PREDEFINED ? this.registry.predefinedName(topicId) : this.registry.nameOf(topicId);
+  }
+
+  private onPublish(packet: PacketOf<'PUBLISH'>): void {
+    const topicField = typeof packet.topicId === 'string' ? shortNameField(packet.topicId) : packet.topicId;
+    const ack = (returnCode: number): void =>
+      this.send({ type: 'PUBACK', topicId: topicField, msgId: packet.msgId, returnCode });
+    if (this.state === 'connecting') return;
+    const topic = this.topicOf(packet.topicIdType, packet.topicId);
+    if (topic === undefined) return ack(ReturnCode.INVALID_TOPIC_ID);
+    const qos: SessionQoS = packet.qos === -1 ? 0 : packet.qos;
+    const message: DownstreamMessage = { topic, payload: packet.payload, qos, retain: packet.retain };
+    const stats = this.host.stats;
+    if (qos === 0) {
+      stats.publishedUpstream++;
+      this.link.publish(message, () => undefined);
+      return;
+    }
+    if (qos === 1) {
+      if (this.pendingQos1.has(packet.msgId)) return; // a DUP of one the broker has not confirmed yet
+      if (this.upstreamInFlight() >= this.host.options.limits.maxInFlight) {
+        stats.congestion++;
+        return ack(ReturnCode.CONGESTION);
+      }
+      this.pendingQos1.add(packet.msgId);
+      stats.publishedUpstream++;
+      this.link.publish(message, (error) => {
+        this.pendingQos1.delete(packet.msgId);
+        if (this.state !== 'ended') ack(error ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED);
+      });
+      return;
+    }
+    const known = this.qos2In.get(packet.msgId);
+    if (known === 'received') return this.send({ type: 'PUBREC', msgId: packet.msgId });
+    if (known === 'pending') return;
+    if (this.upstreamInFlight() >= this.host.options.limits.maxInFlight) {
+      stats.congestion++;
+      return ack(ReturnCode.CONGESTION);
+    }
+    this.qos2In.set(packet.msgId, 'pending');
+    stats.publishedUpstream++;
+    this.link.publish(message, (error) => {
+      if (this.state === 'ended') return;
+      if (error) {
+        this.qos2In.delete(packet.msgId);
+        return ack(ReturnCode.CONGESTION);
+      }
+      this.qos2In.set(packet.msgId, 'received');
+      this.send({ type: 'PUBREC', msgId: packet.msgId });
+    });
+  }
+
+  private upstreamInFlight(): number {
+    let pending = this.pendingQos1.size;
+    for (const stage of this.qos2In.values()) if (stage === 'pending') pending++;
+    return pending;
+  }
+
+  private onPubrel(packet: PacketOf<'PUBREL'>): void {
+    if (this.qos2In.get(packet.msgId) === 'pending') return; // PUBREC not sent yet: the client will repeat
+    this.qos2In.delete(packet.msgId);
+    this.send({ type: 'PUBCOMP', msgId: packet.msgId });
+  }
+
+  private onSubscribe(packet: PacketOf<'SUBSCRIBE'>): void {
+    const answer = (qos: SessionQoS, topicId: number, returnCode: number): void =>
+      this.send({ type: 'SUBACK', qos, topicId, msgId: packet.msgId, returnCode });
+    const filter = this.topicOf(packet.topicIdType, packet.topicId);
+    const predefinedId = packet.topicIdType === TopicIdType.PREDEFINED ? (packet.topicId as number) : 0;
+    if (filter === undefined) return answer(0, predefinedId, ReturnCode.INVALID_TOPIC_ID);
+    if (!isValidFilter(filter)) return answer(0, 0, ReturnCode.INVALID_TOPIC_ID);
+    let topicId = predefinedId;
+    if (packet.topicIdType === TopicIdType.NORMAL && !isWildcard(filter)) {
+      const id = this.registry.register(filter);
+      if (id === undefined) {
+        this.host.stats.congestion++;
+        return answer(0, 0, ReturnCode.CONGESTION);
+      }
+      topicId = id;
+    }
+    this.subscribing++;
+    this.link.subscribe(filter, packet.qos, (granted) => {
+      this.subscribing--;
+      if (this.state === 'ended') return;
+      if (granted > 2) {
+        answer(0, topicId, ReturnCode.NOT_SUPPORTED);
+      } else {
+        this.subscriptions.set(filter, granted as SessionQoS);
+        this.outbox.allow(filter);
+        answer(granted as SessionQoS, topicId, ReturnCode.ACCEPTED);
+      }
+      this.outbox.pump();
+    });
+  }
+
+  private onUnsubscribe(packet: PacketOf<'UNSUBSCRIBE'>): void {
+    const filter = this.topicOf(packet.topicIdType, packet.topicId);
+    const done = (): void => {
+      if (this.state !== 'ended') this.send({ type: 'UNSUBACK', msgId: packet.msgId });
+    };
+    if (filter === undefined) return done();
+    this.subscriptions.delete(filter);
+    this.link.unsubscribe(filter, done);
+  }
+
+  private onPingreq(): void {
+    if (this.state === 'asleep' || this.state === 'awake') {
+      this.state = 'awake';
+      this.outbox.pump();
+      return;
+    }
+    this.send({ type: 'PINGRESP' });
+  }
+
+  private onDisconnect(packet: PacketOf<'DISCONNECT'>): void {
+    this.send({ type: 'DISCONNECT' });
+    if (packet.duration === undefined || this.state === 'connecting') {
+      this.end('disconnected', false);
+      return;
+    }
+    this.sleepSeconds = packet.duration;
+    this.state = 'asleep';
+    this.outbox.requeue();
+    this.arm();
+    this.host.log('debug', `client ${this.clientId} sleeps for ${packet.duration} s`);
+  }
+
+  private onWillTopicUpd(packet: PacketOf<'WILLTOPICUPD'>): void {
+    if (packet.willTopic === '') {
+      this.willTopic = undefined;
+      this.willPayload = EMPTY;
+    } else {
+      this.willTopic = { topic: packet.willTopic, qos: packet.qos, retain: packet.retain };
+    }
+    this.updateWill((error) => {
+      if (this.state !== 'ended') {
+        this.send({ type: 'WILLTOPICRESP', returnCode: error ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED });
+      }
+    });
+  }
+
+  private onWillMsgUpd(packet: PacketOf<'WILLMSGUPD'>): void {
+    this.willPayload = packet.willMsg;
+    this.updateWill((error) => {
+      if (this.state !== 'ended') {
+        this.send({ type: 'WILLMSGRESP', returnCode: error ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED });
+      }
+    });
+  }
+
+  private updateWill(done: (error?: Error) => void): void {
+    const will = this.will();
+    this.linkWill = JSON.stringify(will ?? null);
+    this.link.setWill(will, done);
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  /** A message from the broker for this client. */
+  deliver(message: DownstreamMessage): void {
+    if (this.state !== 'ended') this.outbox.add(message);
+  }
+
+  upstreamLost(reason: string): void {
+    if (this.state === 'ended') return;
+    this.host.log('warn', `client ${this.clientId}: broker connection lost (${reason})`);
+    this.send({ type: 'DISCONNECT' });
+    this.end('upstream', false);
+  }
+
+  private onOutboxIdle(): void {
+    if (this.state !== 'awake') return;
+    // Everything buffered went out: answer the wake-up PINGREQ and sleep again.
+    this.send({ type: 'PINGRESP' });
+    this.state = 'asleep';
+    this.arm();
+  }
+
+  private send(packet: Packet): void {
+    this.host.send(this, packet);
+  }
+
+  // ---------------------------------------------------------------- supervision
+
+  private touch(): void {
+    this.lastSeen = this.host.timers.now();
+  }
+
+  /** How long the client may stay silent in its current state (Infinity: not supervised). */
+  private silenceAllowedMs(): number {
+    const { retry, keepAliveTolerance } = this.host.options;
+    switch (this.state) {
+      case 'connecting':
+        return Math.max(retry.interval * (retry.count + 1), supervisionMs(this.keepAlive, keepAliveTolerance));
+      case 'active':
+        return this.keepAlive > 0 ? supervisionMs(this.keepAlive, keepAliveTolerance) : Infinity;
+      case 'asleep':
+      case 'awake':
+        return this.sleepSeconds > 0 ? supervisionMs(this.sleepSeconds, keepAliveTolerance) : Infinity;
+      default:
+        return Infinity;
+    }
+  }
+
+  /** (Re)starts the supervision timer for the current state. */
+  private arm(): void {
+    this.host.timers.clear(this.superviseTimer);
+    this.superviseTimer = undefined;
+    const allowed = this.silenceAllowedMs();
+    if (allowed === Infinity) return;
+    const wait = Math.max(0, this.lastSeen + allowed - this.host.timers.now());
+    this.superviseTimer = this.host.timers.set(() => this.supervise(), wait);
+  }
+
+  private supervise(): void {
+    this.superviseTimer = undefined;
+    if (this.state === 'ended') return;
+    const allowed = this.silenceAllowedMs();
+    if (this.host.timers.now() - this.lastSeen >= allowed) {
+      this.host.stats.lost++;
+      this.host.log('info', `client ${this.clientId} lost (silent for ${Math.round(allowed)} ms)`);
+      this.end('lost', true);
+      return;
+    }
+    this.arm();
+  }
+
+  // ---------------------------------------------------------------- end
+
+  /** Ends the session: the gateway shuts down or the client id connected again elsewhere. */
+  terminate(reason: EndReason): void {
+    if (this.state !== 'ended') this.end(reason, false);
+  }
+
+  private end(reason: EndReason, publishWill: boolean): void {
+    this.state = 'ended';
+    this.host.timers.clear(this.superviseTimer);
+    this.outbox.close();
+    this.link.close(publishWill);
+    this.host.ended(this, reason);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * One client's topic ids (v1.2 §7.3): the normal ids registered during this
+ * connection, in both directions, and the pre-defined ids configured for it.
+ */
+import type { PredefinedTopics } from './options';
+
+export class TopicRegistry {
+  private readonly idByName = new Map<string, number>();
+  private readonly nameById = new Map<number, string>();
+  private readonly predefinedById = new Map<number, string>();
+  private readonly predefinedByName = new Map<string, number>();
+  private nextId = 1;
+
+  constructor(
+    predefined: PredefinedTopics,
+    private readonly limit: number,
+  ) {
+    for (const [id, name] of Object.entries(predefined)) {
+      this.predefinedById.set(Number(id), name);
+      this.predefinedByName.set(name, Number(id));
+    }
+  }
+
+  get size(): number {
+    return this.nameById.size;
+  }
+
+  /** The normal id of `name`, registering it when new; undefined when the limit is reached. */
+  register(name: string): number | undefined {
+    const known = this.idByName.get(name);
+    if (known !== undefined) return known;
+    if (this.nameById.size >= this.limit) return undefined;
+    while (this.nameById.has(this.nextId)) this.nextId = this.nextId >= 0xfffe ? 1 : this.nextId + 1;
+    const id = this.nextId;
+    this.nextId = id >= 0xfffe ? 1 : id + 1;
+    this.idByName.set(name, id);
+    this.nameById.set(id, name);
+    return id;
+  }
+
+  /** Forgets a normal id (a client rejected its REGISTER). */
+  remove(id: number): void {
+    const name = this.nameById.get(id);
+    if (name === undefined) return;
+    this.nameById.delete(id);
+    this.idByName.delete(name);
+  }
+
+  /** Forgets every normal id (a new connection starts a new table). */
+  clearNormal(): void {
+    this.idByName.clear();
+    this.nameById.clear();
+    this.nextId = 1;
+  }
+
+  nameOf(id: number): string | undefined {
+    return this.nameById.get(id);
+  }
+
+  idOf(name: string): number | undefined {
+    return this.idByName.get(name);
+  }
+
+  predefinedName(id: number): string | undefined {
+    return this.predefinedById.get(id);
+  }
+
+  predefinedId(name: string): number | undefined {
+    return this.predefinedByName.get(name);
+  }
+}

@@ -1,0 +1,416 @@
+/**
+ * The broker side of sessions, over MQTT.js.
+ *
+ * - TransparentLink: one MQTT connection per MQTT-SN client; the broker owns
+ *   the session, the will and retained messages.
+ * - SharedConnection + AggregatingLink: one MQTT connection for every client;
+ *   the gateway fans messages out to the sessions and publishes wills itself.
+ *   The transparent gateway also keeps one SharedConnection for QoS -1.
+ */
+import * as mqtt from 'mqtt';
+import type { SessionQoS } from '../codec/packets';
+import type { DownstreamMessage } from './message-queue';
+import type { LogLevel } from './options';
+import type { OpenParams, UpstreamLink, UpstreamSink, Will } from './ports';
+import { topicMatches } from './topic-names';
+
+/** Keep-alive of the gateway's own MQTT connections, seconds. */
+const BROKER_KEEPALIVE = 60;
+
+type Log = (level: LogLevel, message: string) => void;
+
+/** How long a graceful close may take before the connection is dropped. */
+const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Connections being closed: stop() waits for them, and a new connection for
+ * the same client id waits too, so that the broker never sees it take over a
+ * connection that is still open (a takeover could publish the old will).
+ */
+export class CloseTracker {
+  private readonly pending = new Set<Promise<void>>();
+  private readonly byClientId = new Map<string, Promise<void>>();
+
+  track(client: mqtt.MqttClient, force: boolean, clientId?: string): void {
+    const done = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        client.end(true);
+        resolve();
+      }, CLOSE_GRACE_MS);
+      client.end(force, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.pending.add(done);
+    if (clientId !== undefined) this.byClientId.set(clientId, done);
+    void done.then(() => {
+      this.pending.delete(done);
+      if (clientId !== undefined && this.byClientId.get(clientId) === done) this.byClientId.delete(clientId);
+    });
+  }
+
+  /** Resolves once no connection of `clientId` is closing. */
+  whenClosed(clientId: string): Promise<void> | undefined {
+    return this.byClientId.get(clientId);
+  }
+
+  async settle(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+}
+
+/**
+ * A SUBSCRIBE that always reaches the broker: MQTT.js skips filters it has
+ * already subscribed, but subscribing again is what makes the broker send the
+ * retained messages to a new subscriber.
+ */
+function subscription(filter: string, qos: SessionQoS): mqtt.ISubscriptionMap {
+  const map = { resubscribe: true } as mqtt.ISubscriptionMap;
+  map[filter] = { qos };
+  return map;
+}
+
+function willOption(will: Will | undefined): mqtt.IClientOptions['will'] {
+  return will ? { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } : undefined;
+}
+
+export class TransparentLink implements UpstreamLink {
+  private client: mqtt.MqttClient | undefined;
+  private params: OpenParams | undefined;
+  private readonly subscriptions = new Map<string, SessionQoS>();
+  /** Operations issued while the connection is being replaced (will update). */
+  private waiting: Array<(client: mqtt.MqttClient) => void> = [];
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly sink: UpstreamSink,
+    private readonly closer: CloseTracker,
+    private readonly log: Log,
+  ) {}
+
+  open(params: OpenParams, done: (error?: Error) => void): void {
+    this.params = params;
+    const closing = this.closer.whenClosed(params.clientId);
+    if (!closing) return this.connect(params.will, done);
+    void closing.then(() => {
+      if (this.closed) return done(new Error('session ended'));
+      this.connect(params.will, done);
+    });
+  }
+
+  private connect(will: Will | undefined, done: (error?: Error) => void): void {
+    const params = this.params as OpenParams;
+    const client = mqtt.connect(this.url, {
+      clientId: params.clientId,
+      clean: params.cleanSession,
+      keepalive: BROKER_KEEPALIVE,
+      reconnectPeriod: 0,
+      connectTimeout: 10000,
+      protocolVersion: 4,
+      will: willOption(will),
+    });
+    this.client = client;
+    let settled = false;
+    client.once('connect', () => {
+      settled = true;
+      if (this.closed) return;
+      done();
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const op of waiting) op(client);
+    });
+    client.on('error', (error) => {
+      this.log('debug', `broker connection of ${params.clientId}: ${error.message}`);
+      if (settled) return;
+      settled = true;
+      this.client = undefined;
+      this.closer.track(client, true, params.clientId);
+      done(error);
+    });
+    client.on('close', () => {
+      if (!settled) {
+        settled = true;
+        this.client = undefined;
+        done(new Error('connection closed'));
+      } else if (this.client === client && !this.closed) {
+        this.client = undefined;
+        this.sink.upstreamLost('connection closed by the broker');
+      }
+    });
+    client.on('message', (topic, payload, packet) => {
+      if (this.client === client) this.sink.deliver({ topic, payload, qos: packet.qos as SessionQoS, retain: packet.retain });
+    });
+  }
+
+  /** Runs `op` on the live connection, or once the replacement is up. */
+  private withClient(op: (client: mqtt.MqttClient) => void): void {
+    if (this.client?.connected) op(this.client);
+    else this.waiting.push(op);
+  }
+
+  restore(subscriptions: ReadonlyMap<string, SessionQoS>): void {
+    for (const [filter, qos] of subscriptions) this.subscriptions.set(filter, qos);
+  }
+
+  publish(message: DownstreamMessage, done: (error?: Error) => void): void {
+    this.withClient((client) => {
+      client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, (error) => done(error ?? undefined));
+    });
+  }
+
+  subscribe(filter: string, qos: SessionQoS, done: (granted: number) => void): void {
+    this.withClient((client) => {
+      client.subscribe(subscription(filter, qos), (error, granted) => {
+        const code = error || !granted || granted.length === 0 ? 128 : granted[0].qos;
+        if (code <= 2) this.subscriptions.set(filter, code as SessionQoS);
+        done(code);
+      });
+    });
+  }
+
+  unsubscribe(filter: string, done: () => void): void {
+    this.subscriptions.delete(filter);
+    this.withClient((client) => {
+      client.unsubscribe(filter, () => done());
+    });
+  }
+
+  /**
+   * MQTT fixes the will at CONNECT: the connection is replaced (DISCONNECT
+   * first, so the old will is discarded, not published) and, for a clean
+   * session, the subscriptions are made again.
+   */
+  setWill(will: Will | undefined, done: (error?: Error) => void): void {
+    const old = this.client;
+    if (!this.params || this.closed) return done();
+    if (!old?.connected) {
+      // Still connecting (or replacing the connection for an earlier update): apply once it is up.
+      this.waiting.push(() => this.setWill(will, done));
+      return;
+    }
+    this.params = { ...this.params, will };
+    this.client = undefined;
+    const clientId = this.params.clientId;
+    this.closer.track(old, false, clientId);
+    void this.closer.whenClosed(clientId)?.then(() => {
+      if (this.closed) return done();
+      this.connect(will, (error) => {
+        if (error) {
+          this.sink.upstreamLost(`reconnect for the new will failed: ${error.message}`);
+          return done(error);
+        }
+        if (this.params?.cleanSession && this.client) {
+          for (const [filter, qos] of this.subscriptions) this.client.subscribe(filter, { qos });
+        }
+        done();
+      });
+    });
+  }
+
+  close(publishWill: boolean): void {
+    this.closed = true;
+    this.waiting = [];
+    const client = this.client;
+    this.client = undefined;
+    // Without DISCONNECT (force) the broker publishes the will.
+    if (client) this.closer.track(client, publishWill, this.params?.clientId);
+  }
+}
+
+interface FilterEntry {
+  links: Map<AggregatingLink, SessionQoS>;
+  /** QoS the shared connection subscribed with. */
+  upstreamQos: number;
+}
+
+/** One MQTT connection shared by many sessions (and the gateway's own publishes). */
+export class SharedConnection {
+  client: mqtt.MqttClient | undefined;
+  private readonly filters = new Map<string, FilterEntry>();
+  /**
+   * The subscription the broker answered last. A message with the retain flag
+   * is sent because of a new subscription (MQTT 3.1.1 §3.3.1.3), right after
+   * its SUBACK, so it belongs to that subscriber alone.
+   */
+  private retainedFor: { link: AggregatingLink; filter: string } | undefined;
+  /** Subscriptions asked for and not yet written, then written and not yet answered (by packet id). */
+  private readonly unsent: Array<{ link: AggregatingLink; filter: string }> = [];
+  private readonly unanswered = new Map<number, { link: AggregatingLink; filter: string }>();
+
+  constructor(
+    private readonly url: string,
+    private readonly clientId: string,
+    private readonly log: Log,
+  ) {}
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Connects; rejects when the first attempt fails. Later losses reconnect on their own. */
+  start(): Promise<void> {
+    const client = mqtt.connect(this.url, {
+      clientId: this.clientId,
+      clean: true,
+      keepalive: BROKER_KEEPALIVE,
+      reconnectPeriod: 1000,
+      connectTimeout: 10000,
+      protocolVersion: 4,
+    });
+    this.client = client;
+    client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, packet.qos as SessionQoS, packet.retain));
+    // Packet events come in wire order, unlike subscribe callbacks, which may
+    // run after the retained messages that followed the SUBACK were handed out.
+    client.on('packetsend', (packet) => {
+      if (packet.cmd !== 'subscribe' || packet.messageId === undefined) return;
+      const index = this.unsent.findIndex((s) => s.filter === packet.subscriptions[0]?.topic);
+      if (index >= 0) this.unanswered.set(packet.messageId, this.unsent.splice(index, 1)[0]);
+    });
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd !== 'suback' || packet.messageId === undefined) return;
+      this.retainedFor = this.unanswered.get(packet.messageId);
+      this.unanswered.delete(packet.messageId);
+    });
+    client.on('offline', () => this.log('warn', `broker ${this.url} unreachable, retrying`));
+    client.on('reconnect', () => this.log('debug', `reconnecting to ${this.url}`));
+    return new Promise<void>((resolve, reject) => {
+      const onConnect = (): void => {
+        client.removeListener('error', onError);
+        client.on('error', (error) => this.log('warn', `broker connection: ${error.message}`));
+        resolve();
+      };
+      const onError = (error: Error): void => {
+        client.removeListener('connect', onConnect);
+        this.client = undefined;
+        client.end(true, () => reject(error));
+      };
+      client.once('connect', onConnect);
+      client.once('error', onError);
+    });
+  }
+
+  stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    this.filters.clear();
+    if (!client) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      client.end(false, () => resolve());
+    });
+  }
+
+  publish(message: DownstreamMessage, done: (error?: Error) => void): void {
+    if (!this.client) return done(new Error('gateway stopped'));
+    this.client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, (error) => done(error ?? undefined));
+  }
+
+  subscribe(filter: string, qos: SessionQoS, link: AggregatingLink, done: (granted: number) => void): void {
+    const client = this.client;
+    if (!client) return done(128);
+    let entry = this.filters.get(filter);
+    if (!entry) {
+      entry = { links: new Map(), upstreamQos: -1 };
+      this.filters.set(filter, entry);
+    }
+    entry.links.set(link, qos);
+    const wanted = Math.max(...entry.links.values()) as SessionQoS;
+    this.unsent.push({ link, filter });
+    client.subscribe(subscription(filter, wanted), (error, granted) => {
+      const code = error || !granted || granted.length === 0 ? 128 : granted[0].qos;
+      const current = this.filters.get(filter);
+      if (code > 2) {
+        current?.links.delete(link);
+        if (current && current.links.size === 0) this.filters.delete(filter);
+        return done(128);
+      }
+      if (current) current.upstreamQos = code;
+      done(Math.min(code, current?.links.get(link) ?? qos));
+    });
+  }
+
+  unsubscribe(filter: string, link: AggregatingLink, done: () => void): void {
+    const entry = this.filters.get(filter);
+    entry?.links.delete(link);
+    if (!entry || entry.links.size > 0 || !this.client) return done();
+    this.filters.delete(filter);
+    this.client.unsubscribe(filter, () => done());
+  }
+
+  /** Drops every subscription of `link` (its session ended). */
+  release(link: AggregatingLink): void {
+    if (this.retainedFor?.link === link) this.retainedFor = undefined;
+    for (const [filter, entry] of this.filters) {
+      if (!entry.links.delete(link) || entry.links.size > 0) continue;
+      this.filters.delete(filter);
+      this.client?.unsubscribe(filter);
+    }
+  }
+
+  /** Hands a message to each session with a matching filter, at the QoS it was granted. */
+  private dispatch(topic: string, payload: Buffer, qos: SessionQoS, retain: boolean): void {
+    if (retain) {
+      const target = this.retainedFor;
+      const granted = target && topicMatches(target.filter, topic) ? this.filters.get(target.filter)?.links.get(target.link) : undefined;
+      if (target && granted !== undefined) target.link.sink.deliver({ topic, payload, qos: Math.min(qos, granted) as SessionQoS, retain });
+      return;
+    }
+    const targets = new Map<AggregatingLink, number>();
+    for (const [filter, entry] of this.filters) {
+      if (!topicMatches(filter, topic)) continue;
+      for (const [link, granted] of entry.links) {
+        const effective = Math.min(qos, granted);
+        if ((targets.get(link) ?? -1) < effective) targets.set(link, effective);
+      }
+    }
+    for (const [link, effective] of targets) link.sink.deliver({ topic, payload, qos: effective as SessionQoS, retain });
+  }
+}
+
+export class AggregatingLink implements UpstreamLink {
+  private will: Will | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly shared: SharedConnection,
+    readonly sink: UpstreamSink,
+  ) {}
+
+  open(params: OpenParams, done: (error?: Error) => void): void {
+    this.will = params.will;
+    done(this.shared.connected ? undefined : new Error('the broker is not connected'));
+  }
+
+  restore(subscriptions: ReadonlyMap<string, SessionQoS>): void {
+    for (const [filter, qos] of subscriptions) this.shared.subscribe(filter, qos, this, () => undefined);
+  }
+
+  publish(message: DownstreamMessage, done: (error?: Error) => void): void {
+    this.shared.publish(message, done);
+  }
+
+  subscribe(filter: string, qos: SessionQoS, done: (granted: number) => void): void {
+    if (this.closed) return done(128);
+    this.shared.subscribe(filter, qos, this, done);
+  }
+
+  unsubscribe(filter: string, done: () => void): void {
+    this.shared.unsubscribe(filter, this, done);
+  }
+
+  setWill(will: Will | undefined, done: (error?: Error) => void): void {
+    this.will = will;
+    done();
+  }
+
+  close(publishWill: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.shared.release(this);
+    if (publishWill && this.will) {
+      const { topic, payload, qos, retain } = this.will;
+      this.shared.publish({ topic, payload, qos, retain }, () => undefined);
+    }
+  }
+}

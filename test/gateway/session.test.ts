@@ -1,0 +1,129 @@
+/**
+ * The session state machine on a manual clock: keep-alive and sleep
+ * supervision at the spec's tolerances (+50 % up to 60 s, +10 % above),
+ * which would take minutes of real time. The broker side is an in-memory
+ * link that accepts everything.
+ */
+import * as assert from 'node:assert';
+import type { Packet } from '../../lib/codec/packets';
+import { resolveOptions } from '../../lib/gateway/options';
+import type { EndReason, SessionHost, SessionTimers, UpstreamLink, Will } from '../../lib/gateway/ports';
+import { ClientSession } from '../../lib/gateway/session';
+import { createStats } from '../../lib/gateway/stats';
+
+/** Timers that fire only when the test moves the clock. */
+class ManualClock implements SessionTimers {
+  private time = 0;
+  private nextId = 1;
+  private readonly pending = new Map<number, { at: number; fn: () => void }>();
+
+  now(): number {
+    return this.time;
+  }
+
+  set(fn: () => void, ms: number): unknown {
+    const id = this.nextId++;
+    this.pending.set(id, { at: this.time + ms, fn });
+    return id;
+  }
+
+  clear(handle: unknown): void {
+    this.pending.delete(handle as number);
+  }
+
+  advance(ms: number): void {
+    const end = this.time + ms;
+    for (;;) {
+      let due: [number, { at: number; fn: () => void }] | undefined;
+      for (const entry of this.pending) if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
+      if (!due) break;
+      this.pending.delete(due[0]);
+      this.time = due[1].at;
+      due[1].fn();
+    }
+    this.time = end;
+  }
+}
+
+function setup(): { clock: ManualClock; sent: Packet[]; ended: EndReason[]; wills: Array<Will | undefined>; session: ClientSession } {
+  const clock = new ManualClock();
+  const sent: Packet[] = [];
+  const ended: EndReason[] = [];
+  const wills: Array<Will | undefined> = [];
+  let will: Will | undefined;
+  const host: SessionHost<ClientSession> = {
+    options: resolveOptions({}),
+    timers: clock,
+    stats: createStats(),
+    send: (_session, packet) => sent.push(packet),
+    log: () => undefined,
+    connected: () => undefined,
+    ended: (_session, reason) => ended.push(reason),
+  };
+  const link: UpstreamLink = {
+    open: (params, done) => {
+      will = params.will;
+      done();
+    },
+    restore: () => undefined,
+    publish: (_message, done) => done(),
+    subscribe: (_filter, qos, done) => done(qos),
+    unsubscribe: (_filter, done) => done(),
+    setWill: (next, done) => {
+      will = next;
+      done();
+    },
+    close: (publishWill) => {
+      if (publishWill) wills.push(will);
+    },
+  };
+  const session = new ClientSession(host, 'peer', 'c', {}, () => link);
+  return { clock, sent, ended, wills, session };
+}
+
+describe('gateway session supervision', () => {
+  it('loses a client with a 30 s keep-alive after 45 s of silence, not before', () => {
+    const { clock, sent, ended, session } = setup();
+    session.connect({ type: 'CONNECT', will: false, cleanSession: true, duration: 30, clientId: 'c' });
+    assert.deepStrictEqual(sent.pop(), { type: 'CONNACK', returnCode: 0 });
+    clock.advance(44_999);
+    assert.deepStrictEqual(ended, []);
+    clock.advance(1);
+    assert.deepStrictEqual(ended, ['lost']);
+  });
+
+  it('loses a client with a 120 s keep-alive after 132 s, and every packet restarts the count', () => {
+    const { clock, ended, session } = setup();
+    session.connect({ type: 'CONNECT', will: false, cleanSession: true, duration: 120, clientId: 'c' });
+    clock.advance(100_000);
+    session.handle({ type: 'PINGREQ' });
+    clock.advance(131_999);
+    assert.deepStrictEqual(ended, []);
+    clock.advance(1);
+    assert.deepStrictEqual(ended, ['lost']);
+  });
+
+  it('publishes the will when a sleeping client oversleeps; PINGREQ restarts the sleep timer', () => {
+    const { clock, sent, ended, wills, session } = setup();
+    session.connect({ type: 'CONNECT', will: true, cleanSession: true, duration: 10, clientId: 'c' });
+    session.handle({ type: 'WILLTOPIC', qos: 1, retain: false, willTopic: 'w' });
+    session.handle({ type: 'WILLMSG', willMsg: Buffer.from('bye') });
+    session.handle({ type: 'DISCONNECT', duration: 600 });
+    assert.deepStrictEqual(sent.pop(), { type: 'DISCONNECT' });
+    clock.advance(600_000);
+    session.handle({ type: 'PINGREQ', clientId: 'c' });
+    assert.deepStrictEqual(sent.pop(), { type: 'PINGRESP' });
+    clock.advance(659_999);
+    assert.deepStrictEqual(ended, []);
+    clock.advance(1);
+    assert.deepStrictEqual(ended, ['lost']);
+    assert.deepStrictEqual(wills, [{ topic: 'w', qos: 1, retain: false, payload: Buffer.from('bye') }]);
+  });
+
+  it('does not supervise a keep-alive of 0', () => {
+    const { clock, ended, session } = setup();
+    session.connect({ type: 'CONNECT', will: false, cleanSession: true, duration: 0, clientId: 'c' });
+    clock.advance(24 * 3600_000);
+    assert.deepStrictEqual(ended, []);
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * The gateway's pure topic and queue rules.
+ */
+import * as assert from 'node:assert';
+import { MessageQueue } from '../../lib/gateway/message-queue';
+import { supervisionMs } from '../../lib/gateway/options';
+import { isValidFilter, topicMatches } from '../../lib/gateway/topic-names';
+import { TopicRegistry } from '../../lib/gateway/topic-registry';
+
+describe('gateway topic rules', () => {
+  it('matches MQTT filters', () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['a/b', 'a/b', true],
+      ['a/+', 'a/b', true],
+      ['a/+', 'a/b/c', false],
+      ['a/#', 'a', true],
+      ['a/#', 'a/b/c', true],
+      ['+/+', 'a/b', true],
+      ['#', '$SYS/x', false],
+      ['+/x', '$SYS/x', false],
+      ['a/+/c', 'a//c', true],
+    ];
+    for (const [filter, topic, expected] of cases) assert.strictEqual(topicMatches(filter, topic), expected, `${filter} ${topic}`);
+  });
+
+  it('validates filters', () => {
+    for (const good of ['a', 'a/+', '#', 'a/#', '+/+/x']) assert.ok(isValidFilter(good), good);
+    for (const bad of ['', 'a/#/b', 'a+', 'a/b#']) assert.ok(!isValidFilter(bad), bad);
+  });
+
+  it('registers ids per client up to its limit, pre-defined ids apart', () => {
+    const registry = new TopicRegistry({ '1': 'pre/one' }, 2);
+    assert.strictEqual(registry.register('x'), 1);
+    assert.strictEqual(registry.register('x'), 1);
+    assert.strictEqual(registry.register('y'), 2);
+    assert.strictEqual(registry.register('z'), undefined);
+    assert.strictEqual(registry.predefinedName(1), 'pre/one');
+    assert.strictEqual(registry.nameOf(1), 'x');
+    registry.remove(1);
+    assert.strictEqual(registry.register('z'), 3);
+  });
+
+  it('keeps QoS 1/2 over QoS 0 when the queue is full', () => {
+    const queue = new MessageQueue(2);
+    const m = (qos: 0 | 1 | 2, text: string) => ({ topic: 't', payload: Buffer.from(text), qos, retain: false });
+    assert.strictEqual(queue.push(m(0, 'a')), 'queued');
+    assert.strictEqual(queue.push(m(1, 'b')), 'queued');
+    assert.strictEqual(queue.push(m(0, 'c')), 'dropped-qos0');
+    assert.strictEqual(queue.push(m(2, 'd')), 'evicted-qos0');
+    assert.strictEqual(queue.push(m(1, 'e')), 'refused');
+    assert.deepStrictEqual([queue.shift()?.payload.toString(), queue.shift()?.payload.toString()], ['b', 'd']);
+  });
+
+  it('stretches keep-alive by the spec tolerance', () => {
+    assert.strictEqual(supervisionMs(60, undefined), 90000);
+    assert.strictEqual(Math.round(supervisionMs(600, undefined)), 660000);
+    assert.strictEqual(supervisionMs(10, 2), 20000);
+  });
+});

@@ -1,0 +1,72 @@
+/**
+ * Real MQTT brokers for the suites that need one upstream of the gateway:
+ * mosquitto (from the system's packages) and the embedded aedes broker.
+ *
+ * mosquitto: when MQTTSN_TEST_MOSQUITTO_URL is set (as .ci/run does), that
+ * broker is used; otherwise a private mosquitto is spawned on a free loopback
+ * port and stopped again by stop().
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freeTcpPort, waitForTcp } from './net';
+
+export interface RunningBroker {
+  /** 'mosquitto' or 'embedded'. */
+  readonly name: string;
+  /** mqtt:// URL of the broker; undefined for 'embedded' (the gateway starts its own). */
+  readonly url: string | undefined;
+  stop(): Promise<void>;
+}
+
+const MOSQUITTO_PATHS = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'];
+
+function mosquittoBinary(): string {
+  const found = MOSQUITTO_PATHS.find((p) => fs.existsSync(p));
+  if (!found) {
+    throw new Error('mosquitto is not installed: `apt-get install mosquitto` (the gateway suites run against it)');
+  }
+  return found;
+}
+
+/** Starts (or reuses, see above) a mosquitto broker on 127.0.0.1. */
+export async function startMosquitto(): Promise<RunningBroker> {
+  const shared = process.env.MQTTSN_TEST_MOSQUITTO_URL;
+  if (shared) return { name: 'mosquitto', url: shared, stop: async () => undefined };
+
+  const port = await freeTcpPort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttsn-mosquitto-'));
+  const conf = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  const child: ChildProcess = spawn(mosquittoBinary(), ['-c', conf], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await waitForTcp(port);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return {
+    name: 'mosquitto',
+    url: `mqtt://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The embedded broker needs no process: the gateway starts it itself. */
+export function embeddedBroker(): RunningBroker {
+  return { name: 'embedded', url: undefined, stop: async () => undefined };
+}
+
+/** The brokers every end-to-end suite runs over, in order. */
+export const BROKER_KINDS = ['embedded', 'mosquitto'] as const;
+export type BrokerKind = (typeof BROKER_KINDS)[number];
+
+export async function startBroker(kind: BrokerKind): Promise<RunningBroker> {
+  return kind === 'mosquitto' ? startMosquitto() : embeddedBroker();
+}
