@@ -3,6 +3,7 @@
  *
  * - encode / decode / codecImplementation: the wire format (native addon or TypeScript twin)
  * - createTimerQueue: retransmission timer book-keeping (native or TypeScript)
+ * - MQTTSN: the client
  * - MqttSnGateway: the gateway that bridges MQTT-SN clients to an MQTT broker
  */
 export { encode, decode, codec, codecImplementation, tsCodec } from './codec';
@@ -10,4 +11,5 @@ export * from './codec/packets';
 export { MqttSnError, ErrorCode, ErrorDescription } from './errors';
 export { createTimerQueue, timerImplementation, tsTimers, nativeTimers } from './timers';
 export type { TimerQueue, TimerQueueImplementation } from './timers/types';
+export * from './client';
 export * from './gateway';

@@ -1,0 +1,21 @@
+/** The MQTT-SN client: `MQTTSN` and the types of its events and results. */
+export { MQTTSN, type MqttSnClientOptions } from './mqttsn';
+export type {
+  ClientState,
+  ConnectedEvent,
+  DisconnectedEvent,
+  DiscoverRequestEvent,
+  ErrorEvent,
+  GatewayInfoEvent,
+  KnownGateway,
+  LogEvent,
+  LogType,
+  MessageInEvent,
+  MqttSnClientEvents,
+  SubscribeResult,
+  TopicIdTypeArg,
+  TopicInfoEvent,
+  TopicRef,
+} from './types';
+export { SETTING_NAMES as CLIENT_SETTING_NAMES } from './config';
+export { CLIENT_ERRORS, type ClientErrorEntry } from './errors';

@@ -1,0 +1,98 @@
+/**
+ * The client's side of the topic id tables: ids registered by the client,
+ * ids the gateway announced (REGISTER, SUBACK), pre-defined ids from the
+ * configuration, and the subscriptions to restore after a failover.
+ */
+import type { TopicIdTypeArg, TopicRef } from './types';
+
+export interface Subscription {
+  topic: TopicRef;
+  topicIdType: TopicIdTypeArg;
+  qos: 0 | 1 | 2;
+}
+
+export class TopicTable {
+  private readonly nameById = new Map<number, string>();
+  private readonly idByName = new Map<string, number>();
+  /** Names the client registered itself: registered again on a new gateway. */
+  private readonly ownNames = new Set<string>();
+  /** Old id -> new id after a failover re-registration, so ids the user kept still work. */
+  private readonly renamed = new Map<number, number>();
+  readonly subscriptions = new Map<string, Subscription>();
+
+  constructor(private predefined: () => Map<number, string>) {}
+
+  /** Records a normal topic id; `own` marks a REGISTER sent by the client. */
+  set(topicId: number, topicName: string, own: boolean): void {
+    const previous = this.idByName.get(topicName);
+    if (previous !== undefined && previous !== topicId) this.nameById.delete(previous);
+    const displaced = this.nameById.get(topicId);
+    if (displaced !== undefined && displaced !== topicName) this.idByName.delete(displaced);
+    this.nameById.set(topicId, topicName);
+    this.idByName.set(topicName, topicId);
+    if (own) this.ownNames.add(topicName);
+  }
+
+  delete(topicId: number): void {
+    const name = this.nameById.get(topicId);
+    if (name === undefined) return;
+    this.nameById.delete(topicId);
+    this.idByName.delete(name);
+  }
+
+  idOf(topicName: string): number | undefined {
+    return this.idByName.get(topicName);
+  }
+
+  /** The name behind an id of the given type, when known. */
+  nameOf(topicId: number | string, topicIdType: TopicIdTypeArg): string | undefined {
+    if (topicIdType === 2) return String(topicId);
+    if (typeof topicId !== 'number') return undefined;
+    if (topicIdType === 1) return this.predefined().get(topicId);
+    return this.nameById.get(topicId);
+  }
+
+  /** Follows a failover renaming of a normal id. */
+  current(topicId: number): number {
+    return this.renamed.get(topicId) ?? topicId;
+  }
+
+  /** The names the client registered itself, with their ids. */
+  ownEntries(): Map<string, number> {
+    const own = new Map<string, number>();
+    for (const name of this.ownNames) {
+      const id = this.idByName.get(name);
+      if (id !== undefined) own.set(name, id);
+    }
+    return own;
+  }
+
+  /** Clears the normal ids (a new session on a new gateway) and returns the client's own names with their old ids. */
+  forgetForNewGateway(): Map<string, number> {
+    const own = this.ownEntries();
+    this.nameById.clear();
+    this.idByName.clear();
+    this.ownNames.clear();
+    return own;
+  }
+
+  /** Notes that `oldId` is now `newId` (after re-registration on a new gateway). */
+  rename(oldId: number, newId: number): void {
+    if (oldId === newId) return;
+    this.renamed.set(oldId, newId);
+    for (const [from, to] of this.renamed) if (to === oldId) this.renamed.set(from, newId);
+  }
+
+  /** A clean session starts from nothing. */
+  clear(): void {
+    this.nameById.clear();
+    this.idByName.clear();
+    this.ownNames.clear();
+    this.renamed.clear();
+    this.subscriptions.clear();
+  }
+
+  static subscriptionKey(topic: TopicRef, topicIdType: TopicIdTypeArg): string {
+    return `${topicIdType}:${String(topic)}`;
+  }
+}

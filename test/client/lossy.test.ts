@@ -1,0 +1,242 @@
+/**
+ * The client through a lossy relay in front of the real gateway: lost,
+ * duplicated and rewritten packets exercise retransmission (DUP set),
+ * duplicate detection, congestion and invalid-topic-id recovery, the
+ * in-flight window, and a gateway that goes silent.
+ */
+import * as assert from 'node:assert/strict';
+import type { Packet, Publish } from '../../lib/codec/packets';
+import { ErrorCode, MqttSnError } from '../../lib/errors';
+import type { MQTTSN } from '../../lib/client';
+import { LossyRelay } from '../helpers/lossy-relay';
+import { delay } from '../helpers/mqtt-inbox';
+import { collectMessages, nextEvent, startRig, waitFor, type Rig } from './support';
+
+function uniq(prefix: string): string {
+  return `${prefix}-${Math.random().toString(16).slice(2, 10)}`;
+}
+
+describe('MQTTSN client through a lossy link', function () {
+  this.timeout(15000);
+  let rig: Rig;
+  let relay: LossyRelay;
+
+  beforeEach(async () => {
+    rig = await startRig('embedded');
+    relay = await LossyRelay.start({ address: '127.0.0.1', port: rig.port });
+  });
+
+  afterEach(async () => {
+    await relay.stop();
+    await rig.stop();
+  });
+
+  async function connected(settings: string[] = []): Promise<MQTTSN> {
+    const client = rig.client(settings);
+    await client.connectTo('127.0.0.1', relay.address().port);
+    return client;
+  }
+
+  it('retransmits a lost CONNECT, REGISTER, SUBSCRIBE and QoS 1 PUBLISH, with DUP on the resent PUBLISH and SUBSCRIBE', async () => {
+    relay.rule = (packet, direction, count) =>
+      direction === 'up' && count === 1 && ['CONNECT', 'REGISTER', 'SUBSCRIBE', 'PUBLISH'].includes(packet.type) ? 'drop' : 'forward';
+    const topic = uniq('lossy/q1');
+    await rig.inbox.subscribe(topic, 1);
+    const client = await connected();
+    const id = await client.registerTopic(topic);
+    await client.subscribe(uniq('lossy/sub'), 0, 1);
+    await client.publishMessage(id, 0, 1, 'through');
+    assert.equal((await rig.inbox.next(topic)).payload.toString(), 'through');
+    assert.equal(relay.packets('CONNECT', 'up').length, 2);
+    assert.equal(relay.packets('REGISTER', 'up').length, 2);
+    const subscribes = relay.packets('SUBSCRIBE', 'up') as Extract<Packet, { type: 'SUBSCRIBE' }>[];
+    assert.deepEqual(subscribes.map((p) => p.dup), [false, true]);
+    const publishes = relay.packets('PUBLISH', 'up') as Publish[];
+    assert.deepEqual(publishes.map((p) => p.dup), [false, true]);
+    assert.equal(publishes[0].msgId, publishes[1].msgId, 'the same message id');
+    await client.disconnect();
+  });
+
+  it('completes QoS 2 when PUBREC, PUBREL and PUBCOMP are each lost once, delivering exactly once', async () => {
+    relay.rule = (packet, direction, count) =>
+      count === 1 && ((direction === 'down' && packet.type === 'PUBREC') || (direction === 'up' && packet.type === 'PUBREL') || (direction === 'down' && packet.type === 'PUBCOMP'))
+        ? 'drop'
+        : 'forward';
+    const topic = uniq('lossy/q2');
+    await rig.inbox.subscribe(topic, 2);
+    const client = await connected();
+    const id = await client.registerTopic(topic);
+    await client.publishMessage(id, 0, 2, 'once');
+    assert.equal((await rig.inbox.next(topic)).payload.toString(), 'once');
+    assert.equal(await rig.inbox.none(topic, 300), true, 'no second copy');
+    assert.ok(relay.packets('PUBREL', 'up').length >= 3);
+    await client.disconnect();
+  });
+
+  it('delivers an inbound QoS 2 message once although its PUBLISH arrives twice', async () => {
+    relay.rule = (packet, direction) => (direction === 'down' && packet.type === 'PUBLISH' && packet.qos === 2 ? 'duplicate' : 'forward');
+    const client = await connected();
+    const inbox = collectMessages(client);
+    const topic = uniq('dup/q2');
+    await client.subscribe(topic, 0, 2);
+    await rig.inbox.publish(topic, 'exactly-once', 2);
+    await waitFor(() => inbox.texts.length === 1, 3000, 'the message');
+    await delay(300);
+    assert.deepEqual(inbox.texts, ['exactly-once']);
+    assert.equal(relay.packets('PUBREC', 'up').length, 2, 'each copy gets its PUBREC');
+    assert.equal(relay.packets('PUBCOMP', 'up').length, relay.packets('PUBREL', 'down').length, 'each PUBREL gets its PUBCOMP');
+    await client.disconnect();
+  });
+
+  it('delivers an inbound QoS 1 message once when its PUBACK is lost and the gateway resends it with DUP', async () => {
+    relay.rule = (packet, direction, count) => (direction === 'up' && packet.type === 'PUBACK' && count === 1 ? 'drop' : 'forward');
+    const client = await connected();
+    const inbox = collectMessages(client);
+    const topic = uniq('dup/q1');
+    await client.subscribe(topic, 0, 1);
+    await rig.inbox.publish(topic, 'at-least-once', 1);
+    await waitFor(() => relay.packets('PUBACK', 'up').length === 2, 3000, 'the second PUBACK');
+    const copies = relay.packets('PUBLISH', 'down') as Publish[];
+    assert.equal(copies.length, 2);
+    assert.equal(copies[1].dup, true);
+    assert.deepEqual(inbox.texts, ['at-least-once']);
+    await client.disconnect();
+  });
+
+  it('sets DUP on request with the Duplicate and SubscribeDUP settings', async () => {
+    const client = await connected(['Duplicate=True', 'SubscribeDUP=True']);
+    await client.subscribe(uniq('dupflag/sub'), 0, 0);
+    await client.publishMessage('df', 2, 1, 'flagged');
+    const subscribe = relay.packets('SUBSCRIBE', 'up')[0] as Extract<Packet, { type: 'SUBSCRIBE' }>;
+    const publish = relay.packets('PUBLISH', 'up')[0] as Publish;
+    assert.equal(subscribe.dup, true);
+    assert.equal(publish.dup, true);
+    await client.disconnect();
+  });
+
+  it('sends the returnCode a messageIn listener sets in the PUBACK of a QoS 1 message', async () => {
+    const client = await connected();
+    client.on('messageIn', (event) => {
+      event.returnCode = 3;
+    });
+    const topic = uniq('rc/q1');
+    await client.subscribe(topic, 0, 1);
+    await rig.inbox.publish(topic, 'refuse me', 1);
+    await waitFor(() => relay.packets('PUBACK', 'up').length >= 1, 3000, 'the PUBACK');
+    const puback = relay.packets('PUBACK', 'up')[0] as Extract<Packet, { type: 'PUBACK' }>;
+    assert.equal(puback.returnCode, 3);
+    await client.disconnect();
+  });
+
+  it('waits and publishes again after "rejected: congestion"', async () => {
+    relay.rule = (packet, direction, count) =>
+      direction === 'down' && packet.type === 'PUBACK' && count === 1 ? { replace: { ...packet, returnCode: 1 } } : 'forward';
+    const topic = uniq('congestion');
+    await rig.inbox.subscribe(topic, 1);
+    const client = await connected(['CongestionDelay=0.2']);
+    const id = await client.registerTopic(topic);
+    const started = Date.now();
+    await client.publishMessage(id, 0, 1, 'later');
+    assert.ok(Date.now() - started >= 180, 'waited for the congestion delay');
+    assert.equal(relay.packets('PUBLISH', 'up').length, 2);
+    assert.equal((await rig.inbox.next(topic)).payload.toString(), 'later');
+    await client.disconnect();
+  });
+
+  it('rejects with REJECTED_CONGESTION when congestion outlasts the timeout, and with NOT_SUPPORTED at once', async () => {
+    relay.rule = (packet, direction) =>
+      direction === 'down' && packet.type === 'SUBACK' ? { replace: { ...packet, returnCode: 1 } } : 'forward';
+    const client = await connected(['CongestionDelay=0.2']);
+    client.timeout = 0.7;
+    await assert.rejects(client.subscribe('busy/topic', 0, 1), (e: MqttSnError) => e.code === ErrorCode.REJECTED_CONGESTION);
+    relay.rule = (packet, direction) =>
+      direction === 'down' && packet.type === 'REGACK' ? { replace: { ...packet, returnCode: 3 } } : 'forward';
+    await assert.rejects(client.registerTopic('not/supported'), (e: MqttSnError) => e.code === ErrorCode.REJECTED_NOT_SUPPORTED);
+    client.reset();
+  });
+
+  it('registers again and retries when PUBACK says "invalid topic id"', async () => {
+    // The first PUBLISH reaches the gateway with an id it never issued: the gateway itself answers "invalid topic id".
+    relay.rule = (packet, direction, count) =>
+      direction === 'up' && packet.type === 'PUBLISH' && count === 1 ? { replace: { ...packet, topicId: 999 } } : 'forward';
+    const topic = uniq('reregister');
+    await rig.inbox.subscribe(topic, 1);
+    const client = await connected();
+    const id = await client.registerTopic(topic);
+    await client.publishMessage(id, 0, 1, 'after re-register');
+    assert.equal((await rig.inbox.next(topic)).payload.toString(), 'after re-register');
+    assert.equal(relay.packets('REGISTER', 'up').length, 2);
+    // The id the caller holds keeps working.
+    await client.publishMessage(id, 0, 1, 'old id');
+    assert.equal((await rig.inbox.next(topic)).payload.toString(), 'old id');
+    await client.disconnect();
+  });
+
+  it('keeps one QoS 1 publish in flight by default and more with MaxInFlight, in order', async () => {
+    const topic = uniq('window');
+    await rig.inbox.subscribe(topic, 1);
+    const client = await connected();
+    const id = await client.registerTopic(topic);
+    for (const window of [1, 5]) {
+      client.config(`MaxInFlight=${window}`);
+      const sends = [1, 2, 3, 4, 5].map((n) => client.publishMessage(id, 0, 1, `w${window}-${n}`));
+      assert.equal(client.inFlight, window);
+      await Promise.all(sends);
+      for (let n = 1; n <= 5; n++) assert.equal((await rig.inbox.next(topic)).payload.toString(), `w${window}-${n}`);
+    }
+    await client.disconnect();
+  });
+
+  it('declares the gateway lost after the retries: the call rejects, disconnected fires with GATEWAY_LOST', async () => {
+    const client = await connected(['RetryInterval=0.1', 'RetryCount=2']);
+    const id = await client.registerTopic(uniq('lost'));
+    relay.rule = () => 'drop';
+    const disconnected = nextEvent(client, 'disconnected');
+    await assert.rejects(client.publishMessage(id, 0, 1, 'void'), (e: MqttSnError) => e.code === ErrorCode.GATEWAY_LOST);
+    assert.equal((await disconnected).statusCode, ErrorCode.GATEWAY_LOST);
+    assert.equal(client.connected, false);
+    assert.equal(relay.packets('PUBLISH', 'up').length, 3);
+  });
+
+  it('declares the gateway lost when PINGRESP stops coming (keep-alive)', async () => {
+    const client = await connected(['PingTimeout=0.1', 'RetryCount=2']);
+    relay.rule = (packet) => (packet.type === 'PINGRESP' ? 'drop' : 'forward');
+    const disconnected = nextEvent(client, 'disconnected');
+    await assert.rejects(client.ping(), (e: MqttSnError) => e.code === ErrorCode.GATEWAY_LOST);
+    assert.equal((await disconnected).statusCode, ErrorCode.GATEWAY_LOST);
+    assert.equal(relay.packets('PINGREQ', 'up').length, 3);
+  });
+
+  it('reports a DISCONNECT the gateway sends on its own as disconnected (NOT_CONNECTED)', async () => {
+    const client = await connected();
+    const disconnected = nextEvent(client, 'disconnected');
+    relay.injectToClients(Buffer.from([2, 0x18]));
+    assert.deepEqual(await disconnected, { statusCode: ErrorCode.NOT_CONNECTED, description: 'The gateway closed the connection.' });
+    assert.equal(client.state, 'disconnected');
+    await client.connect();
+    await client.disconnect();
+  });
+
+  it('counts a client that sleeps past its duration as lost (disconnected with TIMEOUT)', async () => {
+    const client = await connected();
+    await client.startSleep(1);
+    const disconnected = nextEvent(client, 'disconnected', 3000);
+    assert.equal((await disconnected).statusCode, ErrorCode.TIMEOUT);
+    assert.equal(client.connected, false);
+  });
+
+  it('reports a QoS 0 publish the gateway rejects as an error event', async () => {
+    const client = await connected();
+    const error = nextEvent(client, 'error');
+    await client.publishMessage(999, 0, 0, 'nowhere');
+    assert.equal((await error).errorCode, ErrorCode.REJECTED_INVALID_TOPIC_ID);
+    await client.disconnect();
+  });
+
+  it('answers the gateway PINGREQ with PINGRESP', async () => {
+    const client = await connected();
+    relay.injectToClients(Buffer.from([2, 0x16]));
+    await waitFor(() => relay.packets('PINGRESP', 'up').length === 1, 2000, 'the PINGRESP');
+    await client.disconnect();
+  });
+});
