@@ -1,0 +1,132 @@
+/**
+ * `mqtt-sn-broker`: the config node for one MQTT-SN gateway. It owns one
+ * client (through GatewayConnection) shared by every node that selects it.
+ */
+import { randomBytes } from 'node:crypto';
+import { GatewayConnection, type ConnectionUser } from './connection';
+import type { Node, NodeAPI, NodeDef } from './red';
+import { PredefinedTopics } from './topics';
+
+export interface BrokerDef extends NodeDef {
+  host: string;
+  port: number | string;
+  discover: boolean | string;
+  radius: number | string;
+  clientid: string;
+  cleansession: boolean;
+  keepalive: number | string;
+  willTopic: string;
+  willPayload: string;
+  willQos: number | string;
+  willRetain: boolean | string;
+  predefined: string;
+  maxInFlight: number | string;
+  retryInterval: number | string;
+  retryCount: number | string;
+  timeout: number | string;
+  logLevel: number | string;
+}
+
+export interface BrokerNode extends Node {
+  connection: GatewayConnection;
+}
+
+/** Users of the config node: they hold it by id, as the core MQTT nodes do. */
+export interface UserNode extends Node, ConnectionUser {}
+
+/** The longest a close may take: Node-RED gives up on a node after 15 s. */
+export const CLOSE_LIMIT_MS = 4000;
+
+function integer(value: unknown, fallback: number, min: number, max: number): number {
+  const n = typeof value === 'number' ? value : Number(String(value ?? '').trim() || NaN);
+  return Number.isInteger(n) && n >= min && n <= max ? n : fallback;
+}
+
+function flag(value: unknown, fallback: boolean): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  return fallback;
+}
+
+/** Client ids are at most 23 bytes: 'nodered-' and 12 hex digits fit. */
+export function generatedClientId(): string {
+  return `nodered-${randomBytes(6).toString('hex')}`;
+}
+
+/** Resolves within `ms` whatever `work` does, so close() always calls done. */
+export function bounded(work: Promise<unknown>, ms: number = CLOSE_LIMIT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([work.then(() => undefined, () => undefined), limit]).finally(() => clearTimeout(timer));
+}
+
+export function registerBrokerNode(RED: NodeAPI): void {
+  function MqttSnBrokerNode(this: BrokerNode, def: BrokerDef): void {
+    RED.nodes.createNode(this, def);
+    setup(this, def);
+  }
+
+  function setup(node: BrokerNode, def: BrokerDef): void {
+    let predefined: PredefinedTopics;
+    try {
+      predefined = PredefinedTopics.parse(def.predefined);
+    } catch (err) {
+      node.error(RED._('mqtt-sn.errors.invalid-predefined-config', { error: (err as Error).message }));
+      predefined = new PredefinedTopics();
+    }
+    const cleanSession = flag(def.cleansession, true);
+    let clientId = (def.clientid ?? '').trim();
+    if (clientId === '') {
+      if (!cleanSession) node.warn(RED._('mqtt-sn.errors.nonclean-missingclientid'));
+      clientId = generatedClientId();
+    }
+    const willTopic = (def.willTopic ?? '').trim();
+    node.connection = new GatewayConnection(
+      {
+        host: (def.host ?? '').trim() || '127.0.0.1',
+        port: integer(def.port, 1884, 1, 65535),
+        discover: flag(def.discover, false) ? { radius: integer(def.radius, 0, 0, 255) } : undefined,
+        clientId,
+        cleanSession: cleanSession || (def.clientid ?? '').trim() === '',
+        keepAlive: integer(def.keepalive, 60, 0, 65535),
+        will: willTopic
+          ? {
+              topic: willTopic,
+              message: def.willPayload ?? '',
+              qos: integer(def.willQos, 0, 0, 2) as 0 | 1 | 2,
+              retain: flag(def.willRetain, false),
+            }
+          : undefined,
+        maxInFlight: integer(def.maxInFlight, 1, 1, 65535),
+        retryInterval: integer(def.retryInterval, 10, 1, 3600),
+        retryCount: integer(def.retryCount, 3, 0, 100),
+        timeout: integer(def.timeout, 10, 1, 3600),
+        logLevel: integer(def.logLevel, 1, 0, 3),
+        predefined,
+        reconnectMinMs: 1000,
+        reconnectMaxMs: 30000,
+      },
+      {
+        log: (message) => node.log(message),
+        warn: (message) => node.warn(message),
+        debug: (message) => node.debug(message),
+      },
+    );
+    node.on('close', (_removed, done) => {
+      void bounded(node.connection.stop()).then(() => done());
+    });
+  }
+  RED.nodes.registerType('mqtt-sn-broker', MqttSnBrokerNode);
+}
+
+/** The config node a user node selected, or undefined (after logging why). */
+export function brokerOf(RED: NodeAPI, node: Node, brokerId: string | undefined): BrokerNode | undefined {
+  const broker = brokerId ? (RED.nodes.getNode(brokerId) as BrokerNode | null) : null;
+  if (!broker || !broker.connection) {
+    node.error(RED._('mqtt-sn.errors.missing-config'));
+    return undefined;
+  }
+  return broker;
+}

@@ -1,0 +1,49 @@
+/** `mqtt-sn register`: msg.topic (a name) in, msg.topicId from the gateway out. */
+import { TopicIdType } from '../../lib';
+import { brokerOf, bounded, type UserNode } from './broker-node';
+import type { NodeAPI, NodeDef } from './red';
+import { isValidPublishTopic } from './topics';
+
+export interface RegisterDef extends NodeDef {
+  broker: string;
+  topic: string;
+}
+
+export function registerRegisterNode(RED: NodeAPI): void {
+  function MqttSnRegisterNode(this: UserNode, def: RegisterDef): void {
+    RED.nodes.createNode(this, def);
+    setup(this, def);
+  }
+
+  function setup(node: UserNode, def: RegisterDef): void {
+    const broker = brokerOf(RED, node, def.broker);
+    if (!broker) return;
+    const conn = broker.connection;
+    const nodeTopic = (def.topic ?? '').trim();
+
+    conn.register(node);
+
+    node.on('input', (msg, send, done) => {
+      const topic = nodeTopic || msg.topic;
+      if (typeof topic !== 'string' || !isValidPublishTopic(topic)) {
+        done(new Error(RED._('mqtt-sn.errors.invalid-topic')));
+        return;
+      }
+      conn.registerTopic(topic).then(
+        (topicId) => {
+          msg.topic = topic;
+          msg.topicId = topicId;
+          msg.topicIdType = TopicIdType.NORMAL;
+          send(msg);
+          done();
+        },
+        (err: Error) => done(err),
+      );
+    });
+
+    node.on('close', (removed, done) => {
+      void bounded(conn.deregister(node, removed)).then(() => done());
+    });
+  }
+  RED.nodes.registerType('mqtt-sn register', MqttSnRegisterNode);
+}

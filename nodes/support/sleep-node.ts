@@ -1,0 +1,68 @@
+/**
+ * `mqtt-sn sleep`: puts the client to sleep (msg.action "sleep", for
+ * msg.duration seconds), wakes it briefly to collect what the gateway
+ * buffered ("retrieve"; those messages come out of the in nodes), or wakes it
+ * for good ("wake").
+ */
+import { brokerOf, bounded, type UserNode } from './broker-node';
+import type { NodeAPI, NodeDef } from './red';
+
+export interface SleepDef extends NodeDef {
+  broker: string;
+  duration: number | string;
+}
+
+const MAX_DURATION = 0xffff;
+
+export function registerSleepNode(RED: NodeAPI): void {
+  function MqttSnSleepNode(this: UserNode, def: SleepDef): void {
+    RED.nodes.createNode(this, def);
+    setup(this, def);
+  }
+
+  function setup(node: UserNode, def: SleepDef): void {
+    const broker = brokerOf(RED, node, def.broker);
+    if (!broker) return;
+    const conn = broker.connection;
+    const defaultDuration = Number(def.duration) || 60;
+
+    conn.register(node);
+
+    node.on('input', (msg, send, done) => {
+      let work: Promise<void>;
+      switch (msg.action) {
+        case 'sleep': {
+          const duration = msg.duration === undefined ? defaultDuration : Number(msg.duration);
+          if (!Number.isInteger(duration) || duration < 1 || duration > MAX_DURATION) {
+            done(new Error(RED._('mqtt-sn.errors.invalid-duration')));
+            return;
+          }
+          work = conn.sleep(duration);
+          break;
+        }
+        case 'retrieve':
+          work = conn.retrieve();
+          break;
+        case 'wake':
+          work = conn.wake();
+          break;
+        default:
+          done(new Error(RED._('mqtt-sn.errors.invalid-sleep-action')));
+          return;
+      }
+      work.then(
+        () => {
+          msg.state = conn.linkState;
+          send(msg);
+          done();
+        },
+        (err: Error) => done(err),
+      );
+    });
+
+    node.on('close', (removed, done) => {
+      void bounded(conn.deregister(node, removed)).then(() => done());
+    });
+  }
+  RED.nodes.registerType('mqtt-sn sleep', MqttSnSleepNode);
+}

@@ -1,0 +1,84 @@
+/** The nodes' small helpers: topic rules, payload conversions, reconnect delays, example flows. */
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { Backoff } from '../../nodes/support/backoff';
+import { fromWire, toWire } from '../../nodes/support/payload';
+import { isValidPublishTopic, isValidSubscriptionTopic, matchTopic, parseKind, PredefinedTopics } from '../../nodes/support/topics';
+import { buildExampleFlows } from '../../scripts/example-flows';
+
+describe('nodes: helpers', function () {
+  it('matches topic filters as MQTT does', function () {
+    assert.ok(matchTopic('a/+/c', 'a/b/c'));
+    assert.ok(!matchTopic('a/+/c', 'a/b/d'));
+    assert.ok(matchTopic('a/#', 'a'));
+    assert.ok(matchTopic('a/#', 'a/b/c'));
+    assert.ok(matchTopic('#', 'x/y'));
+    assert.ok(!matchTopic('#', '$SYS/x'));
+    assert.ok(!matchTopic('a/b', 'a/b/c'));
+    assert.ok(matchTopic('a/b', 'a/b'));
+  });
+
+  it('validates subscription filters and publish topics', function () {
+    for (const ok of ['a', 'a/b', '+', '#', 'a/+/b', 'a/#', '+/+']) assert.ok(isValidSubscriptionTopic(ok), ok);
+    for (const bad of ['', 'a/#/b', 'a+', 'a/b#', '#/a']) assert.ok(!isValidSubscriptionTopic(bad), bad);
+    assert.ok(isValidPublishTopic('a/b'));
+    for (const bad of ['', 'a/+', 'a/#', 'a\0b']) assert.ok(!isValidPublishTopic(bad), JSON.stringify(bad));
+  });
+
+  it('reads topic types by name or number', function () {
+    assert.equal(parseKind('short'), 'short');
+    assert.equal(parseKind(1), 'predefined');
+    assert.equal(parseKind('2'), 'short');
+    assert.equal(parseKind('0'), 'normal');
+    assert.equal(parseKind('x'), undefined);
+    assert.equal(parseKind(''), undefined);
+  });
+
+  it('parses the pre-defined topic map and refuses bad ones', function () {
+    const map = PredefinedTopics.parse('{"1": "a/b", "7": "c"}');
+    assert.equal(map.nameOf(7), 'c');
+    assert.equal(map.idOf('a/b'), 1);
+    assert.deepEqual(map.toObject(), { '1': 'a/b', '7': 'c' });
+    assert.deepEqual(PredefinedTopics.parse('').toObject(), {});
+    for (const bad of ['[1]', '{"0": "a"}', '{"65535": "a"}', '{"1": "a/+"}', '{"1": 5}', 'nope']) {
+      assert.throws(() => PredefinedTopics.parse(bad), Error, bad);
+    }
+  });
+
+  it('converts payloads both ways', function () {
+    assert.equal(toWire({ a: 1 }), '{"a":1}');
+    assert.equal(toWire(5), '5');
+    assert.equal(toWire(null), '');
+    assert.deepEqual(toWire(Buffer.from([1, 2])), Buffer.from([1, 2]));
+    assert.deepEqual(fromWire(Buffer.from('{"a":1}'), 'auto'), { a: 1 });
+    assert.equal(fromWire(Buffer.from('hello'), 'auto'), 'hello');
+    assert.ok(Buffer.isBuffer(fromWire(Buffer.from([0xff, 0xfe]), 'auto')));
+    assert.equal(fromWire(Buffer.from('{"a":1}'), 'utf8'), '{"a":1}');
+    assert.throws(() => fromWire(Buffer.from('not json'), 'json'));
+  });
+
+  it('doubles reconnect delays up to a ceiling, and starts over after a success', function () {
+    const backoff = new Backoff(1000, 5000);
+    assert.deepEqual([backoff.next(), backoff.next(), backoff.next(), backoff.next(), backoff.next()], [1000, 2000, 4000, 5000, 5000]);
+    backoff.reset();
+    assert.equal(backoff.next(), 1000);
+  });
+
+  it('builds the npm start flow file from the examples: a tab each, shared config nodes', function () {
+    const examples = path.resolve(__dirname, '..', '..', '..', 'examples');
+    const flows = buildExampleFlows(examples, 2000);
+    const tabs = flows.filter((n) => n.type === 'tab');
+    assert.ok(tabs.length >= 4);
+    const configs = flows.filter((n) => n.type === 'mqtt-sn-broker');
+    assert.equal(new Set(configs.map((n) => n.id)).size, configs.length, 'each config node once');
+    assert.ok(configs.some((n) => n.port === 2000), 'the local gateway configuration follows the port');
+    const tabIds = new Set(tabs.map((t) => t.id));
+    for (const node of flows) {
+      if (node.type !== 'tab' && node.type !== 'mqtt-sn-broker') assert.ok(tabIds.has(node.z as string), `${node.id} on a tab`);
+    }
+    for (const type of ['mqtt-sn in', 'mqtt-sn out', 'mqtt-sn register', 'mqtt-sn sleep', 'mqtt-sn gateway']) {
+      assert.ok(flows.some((n) => n.type === type), `an example uses ${type}`);
+    }
+    assert.equal(flows.filter((n) => n.type === 'comment').length, tabs.length, 'a comment in each example');
+  });
+});

@@ -1,0 +1,305 @@
+/**
+ * The in, out, register and sleep nodes against a real gateway (embedded
+ * broker) on 127.0.0.1, through Node-RED's own runtime.
+ */
+import * as assert from 'node:assert/strict';
+import type { MqttSnGateway } from '../../lib/gateway';
+import {
+  brokerNode,
+  helper,
+  messagesDuring,
+  mqttSnNodes,
+  nextMessage,
+  onTab,
+  PREDEFINED,
+  startGateway,
+  StatusLog,
+} from './support';
+
+describe('nodes: messages through a real gateway', function () {
+  let gateway: MqttSnGateway;
+  let port: number;
+
+  before(async function () {
+    gateway = await startGateway({ predefined: PREDEFINED });
+    port = gateway.address().port;
+  });
+
+  after(async function () {
+    await gateway.stop();
+  });
+
+  afterEach(async function () {
+    await helper.unload();
+  });
+
+  /** Loads a flow and waits until every listed node shows "connected". */
+  async function loadConnected(flow: Record<string, unknown>[], ids: string[]): Promise<void> {
+    await helper.load([mqttSnNodes], onTab(flow));
+    await Promise.all(ids.map((id) => new StatusLog(helper.getNode(id)).waitFor('green', 'dot')));
+  }
+
+  it('publishes and subscribes: topic, payload, qos, retain, topicId and topicIdType', async function () {
+    const flow = [
+      brokerNode('b', port),
+      { id: 'in', type: 'mqtt-sn in', broker: 'b', topic: 'nodes/hello', topicType: 'normal', qos: '1', datatype: 'auto', wires: [['h']] },
+      { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: 'nodes/hello', topicType: 'normal', qos: '1', retain: 'false' },
+      { id: 'h', type: 'helper' },
+    ];
+    await helper.load([mqttSnNodes], onTab(flow));
+    const inStatus = new StatusLog(helper.getNode('in'));
+    await inStatus.waitFor('green', 'dot');
+    assert.ok(inStatus.seen.some((s) => s.fill === 'yellow' && s.shape === 'ring'), 'connecting shown first');
+    const received = nextMessage(helper.getNode('h'));
+    helper.getNode('out').receive({ payload: { temperature: 21.5 } });
+    const msg = await received;
+    assert.equal(msg.topic, 'nodes/hello');
+    assert.deepEqual(msg.payload, { temperature: 21.5 });
+    assert.equal(msg.qos, 1);
+    assert.equal(msg.retain, false);
+    assert.equal(msg.topicIdType, 0);
+    assert.equal(typeof msg.topicId, 'number');
+    assert.ok((msg.topicId as number) > 0);
+  });
+
+  it('converts payloads as each in node asks: utf8, json, buffer, auto', async function () {
+    const flow = [
+      brokerNode('b', port),
+      { id: 'in-utf8', type: 'mqtt-sn in', broker: 'b', topic: 'nodes/fmt', topicType: 'normal', qos: '0', datatype: 'utf8', wires: [['h1']] },
+      { id: 'in-json', type: 'mqtt-sn in', broker: 'b', topic: 'nodes/fmt', topicType: 'normal', qos: '0', datatype: 'json', wires: [['h2']] },
+      { id: 'in-buf', type: 'mqtt-sn in', broker: 'b', topic: 'nodes/fmt', topicType: 'normal', qos: '0', datatype: 'buffer', wires: [['h3']] },
+      { id: 'in-bin', type: 'mqtt-sn in', broker: 'b', topic: 'nodes/bin', topicType: 'normal', qos: '0', datatype: 'auto', wires: [['h4']] },
+      { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: '', topicType: 'normal', qos: '1', retain: '' },
+      { id: 'h1', type: 'helper' },
+      { id: 'h2', type: 'helper' },
+      { id: 'h3', type: 'helper' },
+      { id: 'h4', type: 'helper' },
+    ];
+    await loadConnected(flow, ['in-utf8', 'in-json', 'in-buf', 'in-bin']);
+    const got = ['h1', 'h2', 'h3', 'h4'].map((id) => nextMessage(helper.getNode(id)));
+    helper.getNode('out').receive({ topic: 'nodes/fmt', payload: '[1,2,3]' });
+    helper.getNode('out').receive({ topic: 'nodes/bin', payload: Buffer.from([0xff, 0x00, 0xfe]) });
+    const [utf8, json, buf, bin] = await Promise.all(got);
+    assert.equal(utf8.payload, '[1,2,3]');
+    assert.deepEqual(json.payload, [1, 2, 3]);
+    assert.ok(Buffer.isBuffer(buf.payload));
+    assert.equal((buf.payload as Buffer).toString(), '[1,2,3]');
+    assert.ok(Buffer.isBuffer(bin.payload), 'binary data stays a Buffer in auto mode');
+    assert.deepEqual([...(bin.payload as Buffer)], [0xff, 0x00, 0xfe]);
+  });
+
+  it('retains a message when asked, and a later subscriber sees msg.retain true', async function () {
+    const flow = [
+      brokerNode('b', port),
+      { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: '', topicType: 'normal', qos: '', retain: '' },
+      { id: 'late', type: 'mqtt-sn in', broker: 'b', topic: '', topicType: 'normal', qos: '1', datatype: 'utf8', inputs: 1, wires: [['h']] },
+      { id: 'done', type: 'complete', scope: ['out'], uncaught: false, wires: [['hc']] },
+      { id: 'h', type: 'helper' },
+      { id: 'hc', type: 'helper' },
+    ];
+    await loadConnected(flow, ['out']);
+    const acknowledged = nextMessage(helper.getNode('hc'));
+    helper.getNode('out').receive({ topic: 'nodes/retained', payload: 'kept', qos: 1, retain: true });
+    await acknowledged;
+    const received = nextMessage(helper.getNode('h'));
+    helper.getNode('late').receive({ action: 'subscribe', topic: 'nodes/retained' });
+    const msg = await received;
+    assert.equal(msg.payload, 'kept');
+    assert.equal(msg.retain, true);
+    const cleared = nextMessage(helper.getNode('hc'));
+    helper.getNode('out').receive({ topic: 'nodes/retained', payload: '', qos: 1, retain: true });
+    await cleared;
+  });
+
+  it('resolves wildcard matches to full topic names (registered by the gateway)', async function () {
+    const flow = [
+      brokerNode('b', port),
+      { id: 'in', type: 'mqtt-sn in', broker: 'b', topic: 'wild/#', topicType: 'normal', qos: '1', datatype: 'utf8', wires: [['h']] },
+      { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: '', topicType: 'normal', qos: '1', retain: '' },
+      { id: 'h', type: 'helper' },
+    ];
+    await loadConnected(flow, ['in']);
+    const h = helper.getNode('h');
+    let received = nextMessage(h);
+    helper.getNode('out').receive({ topic: 'wild/kitchen/temp', payload: '21' });
+    let msg = await received;
+    assert.equal(msg.topic, 'wild/kitchen/temp');
+    assert.equal(msg.payload, '21');
+    received = nextMessage(h);
+    helper.getNode('out').receive({ topic: 'wild/garden', payload: '7' });
+    msg = await received;
+    assert.equal(msg.topic, 'wild/garden');
+    assert.equal(msg.topicIdType, 0);
+  });
+
+  it('publishes with QoS -1 to a short name and a pre-defined id', async function () {
+    const flow = [
+      brokerNode('b', port),
+      { id: 'short-in', type: 'mqtt-sn in', broker: 'b', topic: 'sh', topicType: 'short', qos: '0', datatype: 'utf8', wires: [['h1']] },
+      { id: 'pre-in', type: 'mqtt-sn in', broker: 'b', topic: '1', topicType: 'predefined', qos: '0', datatype: 'utf8', wires: [['h2']] },
+      { id: 'short-out', type: 'mqtt-sn out', broker: 'b', topic: 'sh', topicType: 'short', qos: '-1', retain: '' },
+      { id: 'pre-out', type: 'mqtt-sn out', broker: 'b', topic: 'test/predefined/one', topicType: 'predefined', qos: '-1', retain: '' },
+      { id: 'h1', type: 'helper' },
+      { id: 'h2', type: 'helper' },
+    ];
+    await loadConnected(flow, ['short-in', 'pre-in']);
+    const shortMsg = nextMessage(helper.getNode('h1'));
+    const preMsg = nextMessage(helper.getNode('h2'));
+    helper.getNode('short-out').receive({ payload: 'short' });
+    helper.getNode('pre-out').receive({ payload: 'pre' });
+    const s = await shortMsg;
+    assert.equal(s.topic, 'sh');
+    assert.equal(s.topicIdType, 2);
+    assert.equal(s.topicId, 'sh');
+    assert.equal(s.payload, 'short');
+    const p = await preMsg;
+    assert.equal(p.topic, 'test/predefined/one');
+    assert.equal(p.topicIdType, 1);
+    assert.equal(p.topicId, 1);
+    assert.equal(p.payload, 'pre');
+  });
+
+  it('subscribes and unsubscribes dynamically, and lists its subscriptions', async function () {
+    const flow = [
+      brokerNode('b', port),
+      { id: 'in', type: 'mqtt-sn in', broker: 'b', topic: '', topicType: 'normal', qos: '1', datatype: 'utf8', inputs: 1, wires: [['h']] },
+      { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: '', topicType: 'normal', qos: '1', retain: '' },
+      { id: 'done', type: 'complete', scope: ['in'], uncaught: false, wires: [['hc']] },
+      { id: 'h', type: 'helper' },
+      { id: 'hc', type: 'helper' },
+    ];
+    await loadConnected(flow, ['in']);
+    const inNode = helper.getNode('in');
+    const hc = helper.getNode('hc');
+    const h = helper.getNode('h');
+    const out = helper.getNode('out');
+
+    let completed = nextMessage(hc);
+    inNode.receive({ action: 'subscribe', topic: { topic: 'dyn/+', qos: 1 } });
+    await completed;
+    let received = nextMessage(h);
+    out.receive({ topic: 'dyn/a', payload: 'one' });
+    const msg = await received;
+    assert.equal(msg.topic, 'dyn/a');
+    assert.equal(msg.payload, 'one');
+
+    received = nextMessage(h);
+    inNode.receive({ action: 'getSubscriptions' });
+    const list = await received;
+    assert.equal(list.topic, 'subscriptions');
+    assert.deepEqual(list.payload, [{ topic: 'dyn/+', topicType: 'normal', qos: 1, datatype: 'utf8' }]);
+
+    completed = nextMessage(hc, 5000, (m) => m.action === 'unsubscribe');
+    inNode.receive({ action: 'unsubscribe', topic: 'dyn/+' });
+    assert.deepEqual((await completed).subscriptions, []);
+    const during = messagesDuring(h, 600);
+    out.receive({ topic: 'dyn/a', payload: 'two' });
+    assert.deepEqual(await during, [], 'nothing arrives after unsubscribe');
+  });
+
+  it('reports a rejected publish with done(err), which a Catch node receives', async function () {
+    const flow = [
+      brokerNode('b', port),
+      { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: '99', topicType: 'predefined', qos: '1', retain: '' },
+      { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ];
+    await loadConnected(flow, ['out']);
+    const outStatus = new StatusLog(helper.getNode('out'));
+    const caught = nextMessage(helper.getNode('h'), 8000);
+    helper.getNode('out').receive({ payload: 'to an id the gateway does not know' });
+    const msg = await caught;
+    const error = msg.error as { message: string; source: { id: string } };
+    assert.equal(error.source.id, 'out');
+    assert.match(error.message, /invalid topic id|rejected/i);
+    await outStatus.waitFor('red', 'dot');
+  });
+
+  it('registers a topic name and outputs its id', async function () {
+    const flow = [
+      brokerNode('b', port),
+      { id: 'reg', type: 'mqtt-sn register', broker: 'b', topic: '', wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ];
+    await loadConnected(flow, ['reg']);
+    const received = nextMessage(helper.getNode('h'));
+    helper.getNode('reg').receive({ topic: 'nodes/registered/name' });
+    const msg = await received;
+    assert.equal(msg.topic, 'nodes/registered/name');
+    assert.equal(msg.topicIdType, 0);
+    assert.ok(Number.isInteger(msg.topicId) && (msg.topicId as number) > 0);
+  });
+
+  it('sleeps, collects buffered messages on retrieve, and wakes', async function () {
+    const flow = [
+      brokerNode('sensor', port, { clientid: 'node-test-sleeper' }),
+      brokerNode('pub', port),
+      { id: 'in', type: 'mqtt-sn in', broker: 'sensor', topic: 'sleepy/inbox', topicType: 'normal', qos: '1', datatype: 'utf8', wires: [['h']] },
+      { id: 'sleep', type: 'mqtt-sn sleep', broker: 'sensor', duration: 30, wires: [['hs']] },
+      { id: 'out', type: 'mqtt-sn out', broker: 'pub', topic: 'sleepy/inbox', topicType: 'normal', qos: '1', retain: '' },
+      { id: 'done', type: 'complete', scope: ['out'], uncaught: false, wires: [['hc']] },
+      { id: 'h', type: 'helper' },
+      { id: 'hs', type: 'helper' },
+      { id: 'hc', type: 'helper' },
+    ];
+    await loadConnected(flow, ['in', 'out']);
+    const sleepNode = helper.getNode('sleep');
+    const sleepStatus = new StatusLog(sleepNode);
+    const hs = helper.getNode('hs');
+    const h = helper.getNode('h');
+
+    let state = nextMessage(hs);
+    sleepNode.receive({ action: 'sleep', duration: 30 });
+    assert.equal((await state).state, 'asleep');
+    await sleepStatus.waitFor('blue', 'ring');
+
+    const early = messagesDuring(h, 700);
+    const out = helper.getNode('out');
+    const hc = helper.getNode('hc');
+    for (const payload of ['first', 'second']) {
+      const acknowledged = nextMessage(hc);
+      out.receive({ payload });
+      await acknowledged;
+    }
+    assert.deepEqual(await early, [], 'nothing is delivered while asleep');
+
+    const collected = messagesDuring(h, 1500);
+    state = nextMessage(hs);
+    sleepNode.receive({ action: 'retrieve' });
+    assert.equal((await state).state, 'asleep');
+    assert.ok(sleepStatus.seen.some((s) => s.fill === 'blue' && s.shape === 'dot'), 'awake shown while retrieving');
+    assert.deepEqual((await collected).map((m) => m.payload), ['first', 'second']);
+
+    state = nextMessage(hs);
+    sleepNode.receive({ action: 'wake' });
+    assert.equal((await state).state, 'connected');
+    await sleepStatus.waitFor('green', 'dot');
+    const live = nextMessage(h);
+    out.receive({ payload: 'awake now' });
+    assert.equal((await live).payload, 'awake now');
+  });
+
+  it('rejects bad input with done(err) before sending anything', async function () {
+    const flow = [
+      brokerNode('b', port),
+      { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: '', topicType: 'normal', qos: '', retain: '' },
+      { id: 'sleep', type: 'mqtt-sn sleep', broker: 'b', duration: 30, wires: [[]] },
+      { id: 'catcher', type: 'catch', scope: null, uncaught: false, wires: [['h']] },
+      { id: 'h', type: 'helper' },
+    ];
+    await loadConnected(flow, ['out']);
+    const h = helper.getNode('h');
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ['out', { topic: 'a/+/b', payload: 1 }, /invalid-topic/],
+      ['out', { topic: 'abc', topicIdType: 'short', qos: 1, payload: 1 }, /invalid-topic/],
+      ['out', { topic: 'not/predefined', qos: -1, payload: 1 }, /QoS -1/],
+      ['sleep', { action: 'nap' }, /invalid-sleep-action/],
+    ];
+    for (const [id, msg, pattern] of cases) {
+      const caught = nextMessage(h);
+      helper.getNode(id).receive(msg);
+      const error = (await caught).error as { message: string };
+      assert.match(error.message, pattern);
+    }
+  });
+});
