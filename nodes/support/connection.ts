@@ -79,6 +79,8 @@ export class GatewayConnection {
   /** A more precise status text than the state's own, e.g. "refused". */
   private stateText: string | undefined;
   private client: SnClient | undefined;
+  /** Sends QoS -1 messages while there is no session client (before the first attempt, after a stop). */
+  private datagramClient: SnClient | undefined;
   private readonly users = new Map<string, ConnectionUser>();
   private readonly subscriptions = new Map<string, Subscription>();
   /** Topic ids the gateway gave us (REGACK, SUBACK, REGISTER) → names. */
@@ -91,6 +93,10 @@ export class GatewayConnection {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
   private closed = false;
+  /** Set by a 'disconnect' action: stay disconnected until a 'connect' action. */
+  private held = false;
+  /** Told of every state change: publishes waiting for the connection. */
+  private readonly stateWatchers = new Set<() => void>();
 
   constructor(
     readonly settings: ConnectionSettings,
@@ -133,6 +139,7 @@ export class GatewayConnection {
 
   private start(): void {
     this.closed = false;
+    if (this.held) return;
     if (this.state === 'connected') return;
     // An attempt abandoned by a stop() just before may still be settling: start after it.
     const pending = this.connecting ?? Promise.resolve();
@@ -252,8 +259,32 @@ export class GatewayConnection {
       await withDeadline(client.disconnect(), 2000, 'disconnect').catch(() => undefined);
     }
     this.disposeClient();
+    this.datagramClient?.close();
+    this.datagramClient = undefined;
     this.registered.clear();
     this.setState('disconnected');
+  }
+
+  /**
+   * A 'connect' action: connects now (after a 'disconnect' action, or while
+   * waiting for the next attempt) and resolves once connected.
+   */
+  async connectByRequest(): Promise<void> {
+    this.held = false;
+    this.closed = false;
+    if (this.state === 'connected' || this.state === 'asleep' || this.state === 'awake') return;
+    // An attempt under way (or one a stop() abandoned) settles first; then try once more if needed.
+    if (this.connecting) await this.connecting;
+    if (!this.connected) await this.connect();
+    if (!this.connected) {
+      throw new MqttSnError(ErrorCode.NOT_CONNECTED, `connect: could not connect to ${this.label}.`);
+    }
+  }
+
+  /** A 'disconnect' action: DISCONNECT, and no reconnecting until a 'connect' action. */
+  async disconnectByRequest(): Promise<void> {
+    this.held = true;
+    await this.stop();
   }
 
   private setState(state: LinkState, text?: string): void {
@@ -261,6 +292,40 @@ export class GatewayConnection {
     this.stateText = text;
     const status = statusOf(state, text);
     for (const user of this.users.values()) user.status(status);
+    for (const watcher of [...this.stateWatchers]) watcher();
+  }
+
+  /**
+   * Resolves once connected. While the client is (re)connecting it waits, up
+   * to the configured timeout, as the core MQTT nodes hold messages while
+   * reconnecting; asleep, stopped or disconnected on request, it rejects at once.
+   */
+  private whenActive(what: string): Promise<void> {
+    if (this.state === 'connected' || this.state === 'asleep' || this.state === 'awake' || this.closed || this.held) {
+      try {
+        this.requireActive(what);
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err as Error);
+      }
+    }
+    return new Promise<void>((resolve, reject) => {
+      const finish = (err?: Error) => {
+        clearTimeout(timer);
+        this.stateWatchers.delete(watch);
+        if (err) reject(err);
+        else resolve();
+      };
+      const watch = () => {
+        if (this.state === 'connected') finish();
+        else if (this.closed || this.held) finish(new MqttSnError(ErrorCode.NOT_CONNECTED, `${what}: not connected to ${this.label}.`));
+      };
+      const timer = setTimeout(
+        () => finish(new MqttSnError(ErrorCode.NOT_CONNECTED, `${what}: not connected to ${this.label} within ${this.settings.timeout} s.`)),
+        this.settings.timeout * 1000,
+      );
+      this.stateWatchers.add(watch);
+    });
   }
 
   private callDeadlineMs(): number {
@@ -326,6 +391,7 @@ export class GatewayConnection {
    * gateway has acknowledged (QoS 1 and 2) or the packet is sent (QoS 0, -1).
    */
   async publish(topic: string, kind: TopicKind, qos: -1 | 0 | 1 | 2, retain: boolean, payload: Buffer | string): Promise<void> {
+    if (qos !== -1) await this.whenActive('publish');
     let topicId: number | string;
     let type: TopicIdTypeValue;
     if (kind === 'short') {
@@ -342,8 +408,22 @@ export class GatewayConnection {
       type = typeOfKind('normal');
     }
     if (qos !== -1) this.requireActive('publish');
-    else if (!this.client) throw new MqttSnError(ErrorCode.NOT_CONNECTED, `publish: no client for ${this.label}.`);
+    else if (!this.client) {
+      // QoS -1 needs no session: any socket will do while the session client does not exist.
+      const client = this.spareClient();
+      await withDeadline(client.publish(topicId, type, qos, retain, payload), this.callDeadlineMs(), 'publish');
+      return;
+    }
     await this.enqueue('publish', (client) => client.publish(topicId, type, qos, retain, payload));
+  }
+
+  private spareClient(): SnClient {
+    if (!this.datagramClient) {
+      const client = createClient({ ...this.settings, will: undefined, predefined: this.settings.predefined.toObject() });
+      client.on('error', (event) => this.logger.warn(`${event.description} (${event.errorCode})`));
+      this.datagramClient = client;
+    }
+    return this.datagramClient;
   }
 
   // ---- subscriptions ---------------------------------------------------------

@@ -5,6 +5,7 @@
  */
 import { brokerOf, bounded, type UserNode } from './broker-node';
 import type { InboundMessage, SessionQoS, SubscriptionSpec } from './connection';
+import { handleLinkAction, isLinkAction } from './link-actions';
 import { fromWire, parseFormat, type PayloadFormat } from './payload';
 import type { NodeAPI, NodeDef, NodeMessage } from './red';
 import { statusOf } from './status';
@@ -63,7 +64,8 @@ export function registerInNode(RED: NodeAPI): void {
       try {
         msg.payload = fromWire(message.payload, format);
       } catch {
-        msg.payload = message.payload;
+        // As the core node: the text (or the bytes, when not text) goes with the error.
+        msg.payload = fromWire(message.payload, 'auto');
         node.error(RED._('mqtt-sn.errors.invalid-json-parse'), msg);
         return;
       }
@@ -94,6 +96,10 @@ export function registerInNode(RED: NodeAPI): void {
         return;
       }
       const action = msg.action;
+      if (isLinkAction(action)) {
+        handleLinkAction(RED, conn, msg, done);
+        return;
+      }
       if (action === Actions.GETSUBS) {
         msg.topic = 'subscriptions';
         msg.payload = [...dynamicSubs.values()].map(toPublic);

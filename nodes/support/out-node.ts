@@ -5,6 +5,7 @@
  */
 import { brokerOf, bounded, type UserNode } from './broker-node';
 import type { GatewayConnection } from './connection';
+import { handleLinkAction, isLinkAction } from './link-actions';
 import { toWire } from './payload';
 import type { NodeAPI, NodeDef, NodeMessage } from './red';
 import { statusOf } from './status';
@@ -65,13 +66,20 @@ export function registerOutNode(RED: NodeAPI): void {
     conn.register(node);
 
     node.on('input', (msg: NodeMessage, _send, done) => {
+      // As the core out node: a message with an action controls the connection and publishes nothing.
+      if (msg.action !== undefined && msg.action !== null && msg.action !== '') {
+        if (isLinkAction(msg.action)) handleLinkAction(RED, conn, msg, done);
+        else done(new Error(RED._('mqtt-sn.errors.invalid-action-action')));
+        return;
+      }
       if (!Object.prototype.hasOwnProperty.call(msg, 'payload')) {
         done();
         return;
       }
       // As in the core node: what the node sets wins over the message.
       const rawTopic = nodeTopic || (typeof msg.topic === 'number' ? String(msg.topic) : msg.topic);
-      const kind = nodeTopic ? nodeKind : (parseKind(msg.topicIdType ?? msg.topicType) ?? 'normal');
+      // msg.topic is read as msg.topicIdType says, else as the node's topic type.
+      const kind = nodeTopic ? nodeKind : (parseKind(msg.topicIdType ?? msg.topicType) ?? nodeKind);
       const qos = nodeQos ?? parseQos(msg.qos) ?? 0;
       const retain = nodeRetain ?? parseRetain(msg.retain) ?? false;
       if (typeof rawTopic !== 'string' || !isValidTopic(conn, rawTopic, kind)) {

@@ -73,15 +73,48 @@ describe('nodes: connection life cycle', function () {
     assert.equal((await received).payload, 'after');
   });
 
-  it('shows red ring while the gateway is unreachable, and keeps trying', async function () {
+  it('holds a publish while reconnecting, and completes it once connected again', async function () {
+    this.timeout(30000);
+    gateway = await startGateway();
+    const port = gateway.address().port;
+    await helper.load([mqttSnNodes], onTab([
+      brokerNode('b', port, { keepalive: 1, timeout: 8 }),
+      { id: 'in', type: 'mqtt-sn in', broker: 'b', topic: 'held/t', topicType: 'normal', qos: '1', datatype: 'utf8', wires: [['h']] },
+      { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: 'held/t', topicType: 'normal', qos: '1', retain: '' },
+      { id: 'completer', type: 'complete', scope: ['out'], uncaught: false, wires: [['hc']] },
+      { id: 'catcher', type: 'catch', scope: ['out'], uncaught: false, wires: [['hc']] },
+      { id: 'h', type: 'helper' },
+      { id: 'hc', type: 'helper' },
+    ]));
+    const status = new StatusLog(helper.getNode('out'));
+    await status.waitFor('green', 'dot');
+    await gateway.stop();
+    await status.waitFor('red', 'ring', 15000);
+
+    const finished = nextMessage(helper.getNode('hc'), 12000);
+    const received = nextMessage(helper.getNode('h'), 12000);
+    helper.getNode('out').receive({ payload: 'sent while away' });
+    gateway = await startGateway({ port });
+    const outcome = await finished;
+    assert.equal(outcome.error, undefined, 'done() without an error');
+    assert.equal((await received).payload, 'sent while away');
+  });
+
+  it('shows red ring while the gateway is unreachable, fails publishes after the timeout, and keeps trying', async function () {
     const port = await freeUdpPort();
     await helper.load([mqttSnNodes], onTab([
       brokerNode('b', port, { timeout: 1 }),
       { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: 'x/y', topicType: 'normal', qos: '1', retain: '' },
+      { id: 'catcher', type: 'catch', scope: ['out'], uncaught: false, wires: [['he']] },
+      { id: 'he', type: 'helper' },
     ]));
     const status = new StatusLog(helper.getNode('out'));
     await status.waitFor('yellow', 'ring');
     await status.waitFor('red', 'ring', 10000);
+    // A publish waits for the connection no longer than the configured timeout.
+    const caught = nextMessage(helper.getNode('he'), 4000);
+    helper.getNode('out').receive({ payload: 'nobody there' });
+    assert.match(((await caught).error as { message: string }).message, /not connected .* within 1 s/);
     gateway = await startGateway({ port });
     await status.waitFor('green', 'dot', 15000);
   });

@@ -88,6 +88,26 @@ describe('nodes: messages through a real gateway', function () {
     assert.deepEqual([...(bin.payload as Buffer)], [0xff, 0x00, 0xfe]);
   });
 
+  it('reports a payload that is not JSON to a Catch node, with the text as msg.payload', async function () {
+    const flow = [
+      brokerNode('b', port),
+      { id: 'in-json', type: 'mqtt-sn in', broker: 'b', topic: 'nodes/badjson', topicType: 'normal', qos: '0', datatype: 'json', wires: [['h']] },
+      { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: 'nodes/badjson', topicType: 'normal', qos: '1', retain: '' },
+      { id: 'catcher', type: 'catch', scope: ['in-json'], uncaught: false, wires: [['he']] },
+      { id: 'h', type: 'helper' },
+      { id: 'he', type: 'helper' },
+    ];
+    await loadConnected(flow, ['in-json']);
+    const caught = nextMessage(helper.getNode('he'));
+    const passed = messagesDuring(helper.getNode('h'), 1000);
+    helper.getNode('out').receive({ payload: 'not {json' });
+    const msg = await caught;
+    assert.match((msg.error as { message: string }).message, /invalid-json-parse/);
+    assert.equal(msg.payload, 'not {json');
+    assert.equal(msg.topic, 'nodes/badjson');
+    assert.deepEqual(await passed, [], 'nothing goes out of the node');
+  });
+
   it('retains a message when asked, and a later subscriber sees msg.retain true', async function () {
     const flow = [
       brokerNode('b', port),
