@@ -131,8 +131,8 @@ inline bool ValidUtf8(const uint8_t* d, size_t s, size_t e, bool* ascii) {
   return true;
 }
 
-// Topic names and filters are checked on code units: '+', '#', '/' and NUL
-// are single units in both UTF-8 and UTF-16, so one template serves both.
+// Encoding checks topic names and filters on UTF-16 code units: '+', '#', '/'
+// and NUL are single units in both UTF-8 and UTF-16, so these templates take either.
 template <typename Unit>
 inline bool ValidTopicName(const Unit* d, size_t s, size_t e) {
   if (e <= s) return false;
@@ -154,6 +154,17 @@ inline bool ValidTopicFilter(const Unit* d, size_t s, size_t e) {
       if (c == 0x23 && i != e - 1) return false;
       if (c == 0x2b && i + 1 < e && d[i + 1] != 0x2f) return false;
     }
+  }
+  return true;
+}
+
+// Topic text as decoding checks it (names and filters): present and free of
+// NUL. Where '+' and '#' may stand is left to the protocol layer, which answers
+// with a return code instead of dropping the datagram.
+inline bool TopicText(const uint8_t* d, size_t s, size_t e) {
+  if (e <= s) return false;
+  for (size_t i = s; i < e; i++) {
+    if (d[i] == 0x00) return false;
   }
   return true;
 }
@@ -283,7 +294,7 @@ class Decoder {
   int32_t TopicName(size_t s, size_t e, int type) {
     bool ascii = true;
     if (!ValidUtf8(d_, s, e, &ascii)) return Fail(kInvalidUtf8, type);
-    if (!ValidTopicName(d_, s, e)) return Fail(kInvalidTopic, type);
+    if (!TopicText(d_, s, e)) return Fail(kInvalidTopic, type);
     r_[kDAscii] = ascii;
     Var(s, e);
     return 0;
@@ -293,7 +304,7 @@ class Decoder {
     if (idType == 0) {
       bool ascii = true;
       if (!ValidUtf8(d_, s, e, &ascii)) return Fail(kInvalidUtf8, type);
-      if (!ValidTopicFilter(d_, s, e)) return Fail(kInvalidTopic, type);
+      if (!TopicText(d_, s, e)) return Fail(kInvalidTopic, type);
       r_[kDAscii] = ascii;
       Var(s, e);
       return 0;

@@ -54,27 +54,16 @@ const PLUS = 0x2b;
 const HASH = 0x23;
 const SLASH = 0x2f;
 
-/** A topic name (REGISTER, WILLTOPIC): not empty, no U+0000, no wildcard characters. */
-export function isValidTopicName(bytes: Uint8Array, start: number, end: number): boolean {
+/**
+ * Topic text as decoding checks it (REGISTER and WILLTOPIC names, SUBSCRIBE and
+ * UNSUBSCRIBE filters): present and free of U+0000. Where '+' and '#' may stand
+ * is a topic rule for the protocol layer to answer (REGACK, SUBACK, ...), not a
+ * reason to drop the datagram.
+ */
+export function isTopicText(bytes: Uint8Array, start: number, end: number): boolean {
   if (end <= start) return false;
   for (let i = start; i < end; i++) {
-    const b = bytes[i];
-    if (b === NUL || b === PLUS || b === HASH) return false;
-  }
-  return true;
-}
-
-/** A topic filter (SUBSCRIBE, UNSUBSCRIBE): not empty, no U+0000, '+' a whole level, '#' a whole last level. */
-export function isValidTopicFilter(bytes: Uint8Array, start: number, end: number): boolean {
-  if (end <= start) return false;
-  for (let i = start; i < end; i++) {
-    const b = bytes[i];
-    if (b === NUL) return false;
-    if (b === PLUS || b === HASH) {
-      if (i > start && bytes[i - 1] !== SLASH) return false;
-      if (b === HASH && i !== end - 1) return false;
-      if (b === PLUS && i + 1 < end && bytes[i + 1] !== SLASH) return false;
-    }
+    if (bytes[i] === NUL) return false;
   }
   return true;
 }
@@ -106,7 +95,7 @@ export function utf8Length(str: string): number {
   return bytes;
 }
 
-/** Topic name rules on a JavaScript string (see isValidTopicName). */
+/** A topic name as encoding checks it (REGISTER, WILLTOPIC): not empty, no U+0000, no wildcard characters. */
 export function isValidTopicNameString(str: string): boolean {
   if (str.length === 0) return false;
   for (let i = 0; i < str.length; i++) {
@@ -116,7 +105,7 @@ export function isValidTopicNameString(str: string): boolean {
   return true;
 }
 
-/** Topic filter rules on a JavaScript string (see isValidTopicFilter). */
+/** A topic filter as encoding checks it (SUBSCRIBE, UNSUBSCRIBE): not empty, no U+0000, '+' a whole level, '#' a whole last level. */
 export function isValidTopicFilterString(str: string): boolean {
   const n = str.length;
   if (n === 0) return false;

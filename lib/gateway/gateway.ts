@@ -12,8 +12,10 @@ import { ErrorCode, MqttSnError } from '../errors';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
 import { resolveOptions, type GatewayOptions, type LogLevel, type ResolvedOptions } from './options';
 import type { EndReason, SessionHost, SessionTimers, UpstreamLink, UpstreamSink } from './ports';
+import { QuietAnswers } from './quiet-answers';
 import { ClientSession } from './session';
 import { createStats, type GatewayStats } from './stats';
+import { isValidTopicName } from './topic-names';
 import { AggregatingLink, CloseTracker, SharedConnection, TransparentLink } from './upstream';
 
 /** Where a client's packets come from and its answers go. */
@@ -38,6 +40,10 @@ export interface GatewayClientEvent {
 }
 
 const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+/** A DISCONNECT from a sender without a session is answered at most once in this long. */
+const UNKNOWN_DISCONNECT_QUIET_MS = 5000;
+/** Senders remembered for that; the oldest are forgotten first. */
+const UNKNOWN_DISCONNECT_MEMORY = 1024;
 const LEVEL_RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 const realTimers: SessionTimers = {
@@ -75,8 +81,12 @@ export class MqttSnGateway extends EventEmitter {
   private advertiseTimer: ReturnType<typeof setInterval> | undefined;
   private running = false;
   private readonly host: SessionHost<ClientSession>;
+  private readonly unknownDisconnects = new QuietAnswers(UNKNOWN_DISCONNECT_QUIET_MS, UNKNOWN_DISCONNECT_MEMORY);
 
-  constructor(options: GatewayOptions = {}, timers: SessionTimers = realTimers) {
+  constructor(
+    options: GatewayOptions = {},
+    private readonly timers: SessionTimers = realTimers,
+  ) {
     super();
     this.options = resolveOptions(options);
     this.host = {
@@ -280,6 +290,10 @@ export class MqttSnGateway extends EventEmitter {
       return;
     }
     this.stats.unknownSender++;
+    if (packet.type === 'DISCONNECT' && !this.unknownDisconnects.mayAnswer(key, this.timers.now())) {
+      this.log('debug', `DISCONNECT from ${route.address}:${route.port} without a session, answered recently: dropped`);
+      return;
+    }
     this.log('debug', `${packet.type} from ${route.address}:${route.port} without a session: DISCONNECT`);
     this.sendTo(route, { type: 'DISCONNECT' });
   }
@@ -336,8 +350,9 @@ export class MqttSnGateway extends EventEmitter {
     let topic: string | undefined;
     if (packet.topicIdType === TopicIdType.SHORT && typeof packet.topicId === 'string') topic = packet.topicId;
     else if (packet.topicIdType === TopicIdType.PREDEFINED) topic = this.options.predefined[String(packet.topicId)];
-    if (topic === undefined || !this.shared) {
-      this.log('debug', `QoS -1 PUBLISH with unknown topic ${String(packet.topicId)} dropped`);
+    // A short name with '+' or '#' would make the broker drop the shared connection.
+    if (topic === undefined || !isValidTopicName(topic) || !this.shared) {
+      this.log('debug', `QoS -1 PUBLISH with unknown or invalid topic ${String(packet.topicId)} dropped`);
       return;
     }
     this.stats.qosMinusOne++;

@@ -136,8 +136,18 @@ export class Outbox {
 
   onPuback(packet: PacketOf<'PUBACK'>): void {
     const entry = this.inFlight.get(packet.msgId);
-    if (!entry) return;
+    if (!entry) {
+      // "Invalid topic id" may answer a QoS 0 PUBLISH too (v1.2 §6.10): forget the id, so the
+      // next message on its topic is registered again instead of failing the same way forever.
+      if (packet.returnCode === 2 && this.registry.nameOf(packet.topicId) !== undefined) this.registry.remove(packet.topicId);
+      return;
+    }
     this.finish(packet.msgId, entry);
+    if (packet.returnCode !== 0) {
+      // The client refused it (congestion, invalid topic id, not supported): not delivered, and said so.
+      this.host.stats.undelivered++;
+      this.host.log('warn', `client ${this.host.clientId}: refused message ${packet.msgId} on ${entry.message.topic} (return code ${packet.returnCode})`);
+    }
     if (packet.returnCode === 2 && entry.packet.topicIdType === TopicIdType.NORMAL) {
       // The client lost the id: register the topic again before the next message.
       this.registry.remove(entry.packet.topicId as number);

@@ -204,6 +204,13 @@ export class ClientSession implements UpstreamSink {
       this.openUpstream();
       return;
     }
+    if (!isValidTopicName(packet.willTopic)) {
+      // No broker takes a will on a wildcard topic: refuse the connection rather than lose it later.
+      this.host.log('debug', `client ${this.clientId}: will topic ${packet.willTopic} refused`);
+      this.send({ type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
+      this.end('refused', false);
+      return;
+    }
     this.willTopic = { topic: packet.willTopic, qos: packet.qos, retain: packet.retain };
     this.willStep = 'message';
     this.send({ type: 'WILLMSGREQ' });
@@ -252,6 +259,8 @@ export class ClientSession implements UpstreamSink {
     if (this.state === 'connecting') return;
     const topic = this.topicOf(packet.topicIdType, packet.topicId);
     if (topic === undefined) return ack(ReturnCode.INVALID_TOPIC_ID);
+    // A short name may hold '+' or '#': a broker drops the connection that publishes there.
+    if (!isValidTopicName(topic)) return ack(ReturnCode.NOT_SUPPORTED);
     const qos: SessionQoS = packet.qos === -1 ? 0 : packet.qos;
     const message: DownstreamMessage = { topic, payload: packet.payload, qos, retain: packet.retain };
     const stats = this.host.stats;
@@ -312,7 +321,7 @@ export class ClientSession implements UpstreamSink {
     const filter = this.topicOf(packet.topicIdType, packet.topicId);
     const predefinedId = packet.topicIdType === TopicIdType.PREDEFINED ? (packet.topicId as number) : 0;
     if (filter === undefined) return answer(0, predefinedId, ReturnCode.INVALID_TOPIC_ID);
-    if (!isValidFilter(filter)) return answer(0, 0, ReturnCode.INVALID_TOPIC_ID);
+    if (!isValidFilter(filter)) return answer(0, 0, ReturnCode.NOT_SUPPORTED);
     let topicId = predefinedId;
     if (packet.topicIdType === TopicIdType.NORMAL && !isWildcard(filter)) {
       const id = this.registry.register(filter);
@@ -370,6 +379,10 @@ export class ClientSession implements UpstreamSink {
   }
 
   private onWillTopicUpd(packet: PacketOf<'WILLTOPICUPD'>): void {
+    if (packet.willTopic !== '' && !isValidTopicName(packet.willTopic)) {
+      this.send({ type: 'WILLTOPICRESP', returnCode: ReturnCode.NOT_SUPPORTED });
+      return;
+    }
     if (packet.willTopic === '') {
       this.willTopic = undefined;
       this.willPayload = EMPTY;

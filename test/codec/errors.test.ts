@@ -104,14 +104,13 @@ const decodeErrors: Array<[string, Buffer, number]> = [
   ['PINGREQ client id of 0xFE', short('16 fe'), E.INVALID_UTF8],
   // topics
   ['REGISTER empty topic name', short('0a 0000 0001'), E.INVALID_TOPIC],
-  ['REGISTER topic name with "+"', short('0a 0000 0001 612f2b'), E.INVALID_TOPIC],
   ['REGISTER topic name with U+0000', short('0a 0000 0001 6100'), E.INVALID_TOPIC],
   ['WILLTOPIC flags but no topic', short('07 00'), E.INVALID_TOPIC],
-  ['WILLTOPIC with "#"', short('07 00 23'), E.INVALID_TOPIC],
+  ['WILLTOPICUPD flags but no topic', short('1a 00'), E.INVALID_TOPIC],
+  ['WILLTOPICUPD topic with U+0000', short('1a 00 6100'), E.INVALID_TOPIC],
   ['SUBSCRIBE empty filter', short('12 00 0001'), E.INVALID_TOPIC],
-  ['SUBSCRIBE filter "a/#/b"', short('12 00 0001 612f232f62'), E.INVALID_TOPIC],
-  ['SUBSCRIBE filter "a+"', short('12 00 0001 612b'), E.INVALID_TOPIC],
-  ['UNSUBSCRIBE filter "#a"', short('14 00 0001 2361'), E.INVALID_TOPIC],
+  ['SUBSCRIBE filter with U+0000', short('12 00 0001 2f00'), E.INVALID_TOPIC],
+  ['UNSUBSCRIBE empty filter', short('14 00 0001'), E.INVALID_TOPIC],
   ['PUBLISH short topic with U+0000', short('0c 02 6100 0000'), E.INVALID_TOPIC],
   ['PUBLISH short topic with 0x80', short('0c 02 8061 0000'), E.INVALID_TOPIC],
   ['SUBSCRIBE short topic with 0xFF', short('12 02 0001 ff61'), E.INVALID_TOPIC],
@@ -149,6 +148,21 @@ const decodeErrors: Array<[string, Buffer, number]> = [
   ['encapsulated packet with a bad length', hex('05fe003432 0316'), E.LENGTH_MISMATCH],
   ['encapsulated packet of a reserved type', hex('05fe003432 0203'), E.RESERVED_TYPE],
   ['encapsulated packet cut short', hex('05fe003432 02'), E.TRUNCATED],
+];
+
+/**
+ * Well-formed datagrams whose topic text breaks the MQTT wildcard rules: decoding
+ * returns them so the protocol layer can answer (REGACK, SUBACK, CONNACK, ...
+ * with a return code); encoding still refuses to write them.
+ */
+const wildcardTexts: Array<[string, Buffer, Packet]> = [
+  ['REGISTER topic name "a/+"', short('0a 0000 0001 612f2b'), { type: 'REGISTER', topicId: 0, msgId: 1, topicName: 'a/+' }],
+  ['REGISTER topic name "#"', short('0a 0000 0002 23'), { type: 'REGISTER', topicId: 0, msgId: 2, topicName: '#' }],
+  ['WILLTOPIC "#"', short('07 00 23'), { type: 'WILLTOPIC', qos: 0, retain: false, willTopic: '#' }],
+  ['WILLTOPICUPD "w/+"', short('1a 30 772f2b'), { type: 'WILLTOPICUPD', qos: 1, retain: true, willTopic: 'w/+' }],
+  ['SUBSCRIBE filter "a/#/b"', short('12 00 0001 612f232f62'), { type: 'SUBSCRIBE', dup: false, qos: 0, topicIdType: 0, msgId: 1, topicId: 'a/#/b' }],
+  ['SUBSCRIBE filter "a+"', short('12 20 0001 612b'), { type: 'SUBSCRIBE', dup: false, qos: 1, topicIdType: 0, msgId: 1, topicId: 'a+' }],
+  ['UNSUBSCRIBE filter "#a"', short('14 00 0001 2361'), { type: 'UNSUBSCRIBE', topicIdType: 0, msgId: 1, topicId: '#a' }],
 ];
 
 const base = { type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 0, topicId: 1, msgId: 1, payload: Buffer.from('x') };
@@ -198,6 +212,8 @@ const encodeErrors: Array<[string, unknown, number]> = [
   ['SUBACK QoS -1', { type: 'SUBACK', qos: -1, topicId: 0, msgId: 1, returnCode: 0 }, E.INVALID_QOS],
   ['WILLTOPIC QoS -1', { type: 'WILLTOPIC', qos: -1, retain: false, willTopic: 'w' }, E.INVALID_QOS],
   ['WILLTOPIC with "+"', { type: 'WILLTOPIC', qos: 0, retain: false, willTopic: 'w/+' }, E.INVALID_TOPIC],
+  ['WILLTOPICUPD with "#"', { type: 'WILLTOPICUPD', qos: 0, retain: false, willTopic: '#' }, E.INVALID_TOPIC],
+  ['UNSUBSCRIBE filter "#a"', { type: 'UNSUBSCRIBE', topicIdType: 0, msgId: 1, topicId: '#a' }, E.INVALID_TOPIC],
   ['WILLMSG as a string', { type: 'WILLMSG', willMsg: 'bye' }, E.INVALID_FIELD],
   ['PINGREQ client id of 24 characters', { type: 'PINGREQ', clientId: 'a'.repeat(24) }, E.INVALID_CLIENT_ID],
   ['DISCONNECT duration 1.5', { type: 'DISCONNECT', duration: 1.5 }, E.INVALID_FIELD],
@@ -220,6 +236,13 @@ describe(`codec errors and boundaries (${codecImplementation})`, () => {
 
   it(`rejects ${encodeErrors.length} invalid packets on encode, each with its exact code`, () => {
     for (const [what, packet, code] of encodeErrors) expectCode(() => codec.encode(packet as Packet), code, what);
+  });
+
+  it(`decodes ${wildcardTexts.length} packets whose topic breaks the wildcard rules, and refuses to encode them`, () => {
+    for (const [what, bytes, packet] of wildcardTexts) {
+      assert.deepStrictEqual(codec.decode(bytes), packet, what);
+      expectCode(() => codec.encode(packet), E.INVALID_TOPIC, `encode ${what}`);
+    }
   });
 
   it('names the packet type in the description', () => {

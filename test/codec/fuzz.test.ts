@@ -2,10 +2,13 @@
  * Seeded mutations of the captured packets through the active codec: decoding
  * hostile input either fails with a codec MqttSnError or yields a packet that
  * encodes back to exactly the same octets (decode accepts only canonical frames).
+ * The one exception: a topic that breaks the wildcard rules decodes (the
+ * protocol layer answers it) but does not encode.
  */
 import * as assert from 'node:assert/strict';
 import { codec, codecImplementation } from '../../lib/codec';
-import { MqttSnError } from '../../lib/errors';
+import type { Packet } from '../../lib/codec';
+import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { Gen } from './generator';
 import { loadVectors } from './vectors';
 
@@ -31,6 +34,34 @@ function mutate(gen: Gen, source: Buffer): Buffer {
   return bytes;
 }
 
+/** The topic text of a packet that carries one (name or filter), else undefined. */
+function topicText(packet: Packet): string | undefined {
+  switch (packet.type) {
+    case 'REGISTER':
+      return packet.topicName;
+    case 'WILLTOPIC':
+    case 'WILLTOPICUPD':
+      return packet.willTopic;
+    case 'SUBSCRIBE':
+    case 'UNSUBSCRIBE':
+      return packet.topicIdType === 0 ? String(packet.topicId) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Re-encodes a decoded packet; undefined when encode refuses a wildcard the decoder let through. */
+function reencode(packet: Packet): Buffer | undefined {
+  try {
+    return codec.encode(packet);
+  } catch (err) {
+    const text = packet.type === 'ENCAPSULATED' ? topicText(packet.packet) : topicText(packet);
+    const wildcard = text !== undefined && /[+#]/.test(text);
+    if (err instanceof MqttSnError && err.code === ErrorCode.INVALID_TOPIC && wildcard) return undefined;
+    throw err;
+  }
+}
+
 describe(`codec fuzz (${codecImplementation})`, () => {
   it('50,000 mutated vectors: a codec error, or a packet that re-encodes to the same octets', () => {
     const vectors = loadVectors();
@@ -50,8 +81,8 @@ describe(`codec fuzz (${codecImplementation})`, () => {
         continue;
       }
       accepted++;
-      const again = codec.encode(packet);
-      if (!again.equals(input)) assert.fail(`#${i} ${input.toString('hex')} re-encoded as ${again.toString('hex')}`);
+      const again = reencode(packet);
+      if (again !== undefined && !again.equals(input)) assert.fail(`#${i} ${input.toString('hex')} re-encoded as ${again.toString('hex')}`);
     }
     assert.ok(accepted > 1000, `accepted ${accepted}`);
     assert.ok(codes.size >= 14, `codes seen: ${[...codes].sort().join(' ')}`);

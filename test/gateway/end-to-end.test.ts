@@ -111,14 +111,25 @@ for (const kind of BROKER_KINDS) {
         assert.ok(await mqttSide.none(`${prefix}/up`, 300), 'the duplicate reached the broker');
       });
 
-      it('drops a wildcard REGISTER as malformed and refuses a PUBLISH to an unknown topic id', async () => {
+      it('answers a wildcard REGISTER and a broken filter with "not supported" and refuses a PUBLISH to an unknown topic id', async () => {
         const c = await client();
         await c.connect(id('bad'));
         const malformed = gateway.stats.malformed;
-        const name = Buffer.from(`${prefix}/+`);
-        c.sendRaw(Buffer.concat([Buffer.from([6 + name.length, 0x0a, 0, 0, 0, 3]), name]));
-        assert.ok(await c.silent('REGACK', 300));
-        assert.strictEqual(gateway.stats.malformed, malformed + 1);
+        // The codec will not encode these names, so the datagrams are written by hand.
+        for (const [msgId, topic] of [[3, `${prefix}/+`], [4, '#']] as const) {
+          const name = Buffer.from(topic);
+          c.sendRaw(Buffer.concat([Buffer.from([6 + name.length, 0x0a, 0, 0, 0, msgId]), name]));
+          const regack = await c.next('REGACK');
+          assert.deepStrictEqual([regack.msgId, regack.topicId, regack.returnCode], [msgId, 0, 3], topic);
+        }
+        // A filter breaking the wildcard rules: SUBACK "not supported"; UNSUBSCRIBE of it is simply acknowledged.
+        const filter = Buffer.from(`${prefix}/a+`);
+        c.sendRaw(Buffer.concat([Buffer.from([5 + filter.length, 0x12, 0x20, 0, 7]), filter]));
+        const suback = await c.next('SUBACK');
+        assert.deepStrictEqual([suback.msgId, suback.topicId, suback.returnCode], [7, 0, 3]);
+        c.sendRaw(Buffer.concat([Buffer.from([5 + filter.length, 0x14, 0x00, 0, 8]), filter]));
+        assert.strictEqual((await c.next('UNSUBACK')).msgId, 8);
+        assert.strictEqual(gateway.stats.malformed, malformed);
         const puback = await c.request(
           { type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 0, topicId: 99, msgId: 4, payload: Buffer.from('x') },
           'PUBACK',
@@ -129,6 +140,72 @@ for (const kind of BROKER_KINDS) {
           'PUBACK',
         );
         assert.strictEqual(qos0.returnCode, 2);
+      });
+
+      it('refuses a will topic with a wildcard with CONNACK "not supported"', async () => {
+        const c = await client();
+        await c.request({ type: 'CONNECT', will: true, cleanSession: true, duration: 60, clientId: id('wildwill') }, 'WILLTOPICREQ');
+        const name = Buffer.from(`${prefix}/will/#`);
+        const connack = c.next('CONNACK', 5000);
+        c.sendRaw(Buffer.concat([Buffer.from([3 + name.length, 0x07, 0x00]), name]));
+        assert.strictEqual((await connack).returnCode, 3);
+        assert.ok(await c.silent('WILLMSGREQ', 200));
+        // No session was left behind.
+        await c.request({ type: 'PINGREQ' }, 'DISCONNECT');
+      });
+
+      it('refuses a will update to a wildcard topic with WILLTOPICRESP "not supported" and keeps the will', async () => {
+        const c = await client();
+        await c.request({ type: 'CONNECT', will: true, cleanSession: true, duration: 1, clientId: id('wildupd') }, 'WILLTOPICREQ');
+        await c.request({ type: 'WILLTOPIC', qos: 0, retain: false, willTopic: `${prefix}/kept-will` }, 'WILLMSGREQ');
+        await c.request({ type: 'WILLMSG', willMsg: Buffer.from('kept') }, 'CONNACK', 5000);
+        const name = Buffer.from(`${prefix}/+`);
+        const resp = c.next('WILLTOPICRESP', 5000);
+        c.sendRaw(Buffer.concat([Buffer.from([3 + name.length, 0x1a, 0x00]), name]));
+        assert.strictEqual((await resp).returnCode, 3);
+        // The client goes silent: the will it had is published.
+        assert.strictEqual((await mqttSide.next(`${prefix}/kept-will`, 5000)).payload.toString(), 'kept');
+      });
+
+      it('refuses a PUBLISH to a short name with a wildcard with PUBACK "not supported" and keeps serving', async () => {
+        const c = await client();
+        await c.connect(id('wildshort'));
+        const lost = gateway.stats.lost;
+        for (const [qos, msgId, short] of [[0, 0, 'a#'], [1, 5, '+a']] as const) {
+          const puback = await c.request(
+            { type: 'PUBLISH', dup: false, qos, retain: false, topicIdType: 2, topicId: short, msgId, payload: Buffer.from('x') },
+            'PUBACK',
+          );
+          assert.deepStrictEqual([puback.msgId, puback.returnCode], [msgId, 3], short);
+        }
+        assert.ok(await c.silent('DISCONNECT', 300), 'the broker side was dropped');
+        const topicId = await c.register(`${prefix}/after-wild`);
+        const ok = await c.request(
+          { type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 0, topicId, msgId: 6, payload: Buffer.from('fine') },
+          'PUBACK',
+        );
+        assert.strictEqual(ok.returnCode, 0);
+        assert.strictEqual((await mqttSide.next(`${prefix}/after-wild`)).payload.toString(), 'fine');
+        assert.strictEqual(gateway.stats.lost, lost);
+      });
+
+      it('registers a topic again after the client answers a QoS 0 PUBLISH with "invalid topic id"', async () => {
+        const c = await client();
+        await c.connect(id('forgot'));
+        const suback = await c.request({ type: 'SUBSCRIBE', dup: false, qos: 0, topicIdType: 0, msgId: 1, topicId: `${prefix}/forgot` }, 'SUBACK');
+        assert.strictEqual(suback.returnCode, 0);
+        await mqttSide.publish(`${prefix}/forgot`, 'one', 0);
+        const first = await c.next('PUBLISH');
+        assert.strictEqual(first.topicId, suback.topicId);
+        // The client lost its table: PUBACK "invalid topic id" is allowed for any QoS (v1.2 §6.10).
+        c.send({ type: 'PUBACK', topicId: suback.topicId, msgId: 0, returnCode: 2 });
+        await delay(50);
+        await mqttSide.publish(`${prefix}/forgot`, 'two', 0);
+        const register = await c.next('REGISTER');
+        assert.strictEqual(register.topicName, `${prefix}/forgot`);
+        c.send({ type: 'REGACK', topicId: register.topicId, msgId: register.msgId, returnCode: 0 });
+        const second = await c.next('PUBLISH');
+        assert.deepStrictEqual([second.topicId, second.payload.toString()], [register.topicId, 'two']);
       });
 
       it('publishes with pre-defined ids, common and per client', async () => {
@@ -406,6 +483,15 @@ for (const kind of BROKER_KINDS) {
         await c.request({ type: 'SUBSCRIBE', dup: false, qos: 0, topicIdType: 0, msgId: 1, topicId: 'x' }, 'DISCONNECT');
         await c.request({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 0, topicId: 1, msgId: 1, payload: Buffer.alloc(0) }, 'DISCONNECT');
         assert.strictEqual(gateway.stats.unknownSender, before + 2);
+      });
+
+      it('answers a DISCONNECT without a session once, so two peers cannot echo it forever', async () => {
+        const c = await client();
+        await c.request({ type: 'DISCONNECT' }, 'DISCONNECT');
+        c.send({ type: 'DISCONNECT' });
+        assert.ok(await c.silent('DISCONNECT', 300), 'a second DISCONNECT right after the first is not answered');
+        // Other packets without a session are still told to connect.
+        await c.request({ type: 'PINGREQ' }, 'DISCONNECT');
       });
     });
   }

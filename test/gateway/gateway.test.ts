@@ -147,6 +147,29 @@ describe('gateway', function () {
     });
   });
 
+  it('drops a QoS -1 PUBLISH to a short name with a wildcard, keeping its broker connection', async () => {
+    const logs: GatewayLogEntry[] = [];
+    const gateway = await startGateway({ mode: 'aggregating', logLevel: 'debug' });
+    gateway.on('log', (entry: GatewayLogEntry) => logs.push(entry));
+    const inbox = await MqttInbox.connect(gateway.brokerUrl);
+    try {
+      await inbox.subscribe('ok');
+      const stranger = await client(gateway);
+      for (const short of ['#a', 'a+']) {
+        stranger.send({ type: 'PUBLISH', dup: false, qos: -1, retain: false, topicIdType: 2, topicId: short, msgId: 0, payload: Buffer.from('x') });
+      }
+      await until(() => logs.filter((l) => l.level === 'debug' && l.message.includes('QoS -1')).length === 2);
+      stranger.send({ type: 'PUBLISH', dup: false, qos: -1, retain: false, topicIdType: 2, topicId: 'ok', msgId: 0, payload: Buffer.from('after') });
+      assert.strictEqual((await inbox.next('ok')).payload.toString(), 'after');
+      await delay(300);
+      const warnings = logs.filter((l) => l.level === 'warn' || l.level === 'error');
+      assert.deepStrictEqual(warnings, [], 'the broker connection was disturbed');
+      assert.strictEqual(gateway.stats.qosMinusOne, 1);
+    } finally {
+      await inbox.close();
+    }
+  });
+
   it('sends ADVERTISE to a unicast address on its interval', async () => {
     const target = await listener();
     sockets.push(target.socket);
@@ -235,6 +258,27 @@ describe('gateway', function () {
       assert.ok(await c.silent('PUBLISH', 150), 'second PUBLISH before the first was acknowledged');
       c.send({ type: 'PUBACK', topicId: suback.topicId, msgId: first.msgId, returnCode: 0 });
       assert.strictEqual((await c.next('PUBLISH')).payload.toString(), 'second');
+    } finally {
+      await inbox.close();
+    }
+  });
+
+  it('counts and logs a message the client refuses with a PUBACK return code', async () => {
+    const logs: GatewayLogEntry[] = [];
+    const gateway = await startGateway({ retry: { interval: 200, count: 2 } });
+    gateway.on('log', (entry: GatewayLogEntry) => logs.push(entry));
+    const inbox = await MqttInbox.connect(gateway.brokerUrl);
+    try {
+      const c = await client(gateway);
+      await c.connect('picky');
+      await c.request({ type: 'SUBSCRIBE', dup: false, qos: 1, topicIdType: 0, msgId: 1, topicId: 'picky' }, 'SUBACK');
+      await inbox.publish('picky', 'refused', 1);
+      const publish = await c.next('PUBLISH');
+      c.send({ type: 'PUBACK', topicId: publish.topicId as number, msgId: publish.msgId, returnCode: 1 });
+      await until(() => gateway.stats.undelivered === 1);
+      assert.ok(logs.some((l) => l.level === 'warn' && l.message.includes('refused message')));
+      assert.ok(await c.silent('PUBLISH', 400), 'a refused message was sent again');
+      assert.strictEqual(gateway.stats.retransmissions, 0);
     } finally {
       await inbox.close();
     }

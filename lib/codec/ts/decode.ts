@@ -7,7 +7,7 @@ import { ErrorCode } from '../../errors';
 import { codecError } from '../codec-error';
 import type { Packet, QoS, SessionQoS, TopicIdTypeValue } from '../packets';
 import { PacketTypeName } from '../packets';
-import { isShortTopicOctet, isValidTopicFilter, isValidTopicName, UTF8_ASCII, UTF8_INVALID, utf8Kind } from '../text';
+import { isShortTopicOctet, isTopicText, UTF8_ASCII, UTF8_INVALID, utf8Kind } from '../text';
 import {
   FLAG_CLEAN_SESSION,
   FLAG_DUP,
@@ -51,17 +51,11 @@ function clientIdAt(buf: Buffer, s: number, e: number, type: number): string {
   return text(buf, s, e, kind);
 }
 
-function topicNameAt(buf: Buffer, s: number, e: number, type: number): string {
+/** A topic name (REGISTER, WILLTOPIC) or filter (SUBSCRIBE, UNSUBSCRIBE): UTF-8, then present and NUL-free. */
+function topicTextAt(buf: Buffer, s: number, e: number, type: number): string {
   const kind = utf8Kind(buf, s, e);
   if (kind === UTF8_INVALID) throw codecError(E.INVALID_UTF8, type);
-  if (!isValidTopicName(buf, s, e)) throw codecError(E.INVALID_TOPIC, type);
-  return text(buf, s, e, kind);
-}
-
-function topicFilterAt(buf: Buffer, s: number, e: number, type: number): string {
-  const kind = utf8Kind(buf, s, e);
-  if (kind === UTF8_INVALID) throw codecError(E.INVALID_UTF8, type);
-  if (!isValidTopicFilter(buf, s, e)) throw codecError(E.INVALID_TOPIC, type);
+  if (!isTopicText(buf, s, e)) throw codecError(E.INVALID_TOPIC, type);
   return text(buf, s, e, kind);
 }
 
@@ -102,13 +96,13 @@ function willTopic(buf: Buffer, s: number, e: number, type: number): Packet {
     type: name,
     qos: qos as SessionQoS,
     retain: (flags & FLAG_RETAIN) !== 0,
-    willTopic: topicNameAt(buf, s + 1, e, type),
+    willTopic: topicTextAt(buf, s + 1, e, type),
   };
 }
 
 /** SUBSCRIBE / UNSUBSCRIBE topic after flags and msgId: a filter, a pre-defined id or a short name. */
 function subscriptionTopic(buf: Buffer, s: number, e: number, topicIdType: number, type: number): number | string {
-  if (topicIdType === 0) return topicFilterAt(buf, s, e, type);
+  if (topicIdType === 0) return topicTextAt(buf, s, e, type);
   if (e - s !== 2) throw codecError(E.WRONG_SIZE, type);
   if (topicIdType === 2) return shortTopicAt(buf, s, type);
   const id = u16(buf, s);
@@ -161,7 +155,7 @@ function decodeBody(buf: Buffer, type: number, s: number, e: number): Packet {
       const topicId = u16(buf, s);
       if (topicId === 0xffff) throw codecError(E.INVALID_TOPIC_ID, type);
       const msgId = msgIdAt(buf, s + 2, type);
-      return { type: 'REGISTER', topicId, msgId, topicName: topicNameAt(buf, s + 4, e, type) };
+      return { type: 'REGISTER', topicId, msgId, topicName: topicTextAt(buf, s + 4, e, type) };
     }
     case 0x0b: {
       fixedSize(len, 5, type);
