@@ -28,6 +28,8 @@ import {
   PUBLISH_HEADER_BYTES,
   REGISTER_HEADER_BYTES,
   SUBSCRIBE_HEADER_BYTES,
+  WILLMSG_HEADER_BYTES,
+  WILLTOPIC_HEADER_BYTES,
   checkClientId,
   checkInteger,
   checkPayload,
@@ -39,6 +41,7 @@ import {
   checkTopicIdType,
   checkTopicName,
   invalid,
+  roomAfter,
 } from './validate';
 
 export interface MqttSnClientOptions {
@@ -76,6 +79,8 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
   private timerAt = Infinity;
   private gateway: Endpoint | undefined;
   private opening: Promise<void> | undefined;
+  /** connect() called and no disconnect() or reset() since: a lost gateway may be replaced. */
+  private wantSession = false;
 
   constructor(options: MqttSnClientOptions = {}) {
     super();
@@ -246,6 +251,7 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
       throw new MqttSnError(ErrorCode.UDP_ALREADY_ACTIVE, 'Already connected or connecting to a gateway.');
     }
     const target = await this.chooseGateway();
+    this.wantSession = true;
     try {
       await this.preparing(() => this.useGateway(target));
       this.transport.hold(true);
@@ -265,12 +271,13 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
   }
 
   async disconnect(): Promise<void> {
+    this.wantSession = false;
     await this.run<void>((resolve, reject) => this.session.disconnect(resolve, reject));
     this.closeIfIdle();
   }
 
   async registerTopic(topicName: string): Promise<number> {
-    checkTopicName(topicName, this.settings.maxPacketSize - REGISTER_HEADER_BYTES);
+    checkTopicName(topicName, roomAfter(REGISTER_HEADER_BYTES, this.settings.maxPacketSize));
     return this.run<number>((resolve, reject) => this.session.register(topicName, resolve, reject));
   }
 
@@ -287,13 +294,13 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
   async subscribe(topic: TopicRef, topicIdType: TopicIdTypeArg, qos: number): Promise<SubscribeResult> {
     const type = checkTopicIdType(topicIdType);
     const grantedQos = checkQos(qos, false) as 0 | 1 | 2;
-    const target = checkSubscribeTopic(topic, type, this.settings.maxPacketSize - SUBSCRIBE_HEADER_BYTES);
+    const target = checkSubscribeTopic(topic, type, roomAfter(SUBSCRIBE_HEADER_BYTES, this.settings.maxPacketSize));
     return this.run<SubscribeResult>((resolve, reject) => this.session.subscribe(target, type, grantedQos, resolve, reject));
   }
 
   async unsubscribe(topic: TopicRef, topicIdType: TopicIdTypeArg): Promise<void> {
     const type = checkTopicIdType(topicIdType);
-    const target = checkSubscribeTopic(topic, type, this.settings.maxPacketSize - SUBSCRIBE_HEADER_BYTES);
+    const target = checkSubscribeTopic(topic, type, roomAfter(SUBSCRIBE_HEADER_BYTES, this.settings.maxPacketSize));
     return this.run<void>((resolve, reject) => this.session.unsubscribe(target, type, resolve, reject));
   }
 
@@ -319,14 +326,14 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
   /** Sends willTopic, WillQOS and WillRetain to the gateway (an empty willTopic deletes the will). */
   async updateWillTopic(): Promise<void> {
     const topic = this.props.willTopic;
-    if (topic !== '') checkTopicName(topic, this.settings.maxPacketSize - 4, 'Will topic');
+    if (topic !== '') checkTopicName(topic, roomAfter(WILLTOPIC_HEADER_BYTES, this.settings.maxPacketSize), 'Will topic');
     const will = { topic, qos: this.settings.willQos, retain: this.settings.willRetain };
     return this.run<void>((resolve, reject) => this.session.updateWillTopic(will, resolve, reject));
   }
 
   /** Sends willMessage to the gateway. */
   async updateWillMessage(): Promise<void> {
-    const message = checkPayload(this.props.willMessage, this.settings.maxPacketSize - 4);
+    const message = checkPayload(this.props.willMessage, roomAfter(WILLMSG_HEADER_BYTES, this.settings.maxPacketSize));
     return this.run<void>((resolve, reject) => this.session.updateWillMessage(message, resolve, reject));
   }
 
@@ -358,6 +365,7 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
 
   /** Drops the connection without a word to the gateway, closes the sockets, and restores every default. */
   reset(): void {
+    this.wantSession = false;
     this.session.reset();
     this.discovery.stop(new MqttSnError(ErrorCode.ABORTED, 'The client was reset.'));
     this.discovery.clear();
@@ -379,7 +387,7 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
       throw invalid('QoS -1 needs a pre-defined topic id (type 1) or a short topic name (type 2).');
     }
     const target = checkPublishTopic(topicId, type);
-    const payload = checkPayload(message, this.settings.maxPacketSize - PUBLISH_HEADER_BYTES);
+    const payload = checkPayload(message, roomAfter(PUBLISH_HEADER_BYTES, this.settings.maxPacketSize));
     const params = {
       topicId: target,
       topicIdType: type,
@@ -411,10 +419,10 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
     }
     let will: WillParams | undefined;
     if (this.props.willTopic !== '') {
-      checkTopicName(this.props.willTopic, this.settings.maxPacketSize - 4, 'Will topic');
+      checkTopicName(this.props.willTopic, roomAfter(WILLTOPIC_HEADER_BYTES, this.settings.maxPacketSize), 'Will topic');
       will = {
         topic: this.props.willTopic,
-        message: checkPayload(this.props.willMessage, this.settings.maxPacketSize - 4),
+        message: checkPayload(this.props.willMessage, roomAfter(WILLMSG_HEADER_BYTES, this.settings.maxPacketSize)),
         qos: this.settings.willQos,
         retain: this.settings.willRetain,
       };
@@ -510,6 +518,8 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
   }
 
   private onDatagram(datagram: Buffer, from: Endpoint): void {
+    // Our own SEARCHGW looped back is no other client's request.
+    if (this.transport.sentByUs(from)) return;
     if (datagram.length < 2) {
       this.reportError(ErrorCode.MESSAGE_TOO_SHORT, `Ignored a ${datagram.length}-octet datagram from ${formatEndpoint(from)}.`);
       return;
@@ -591,7 +601,8 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
   private failingOver = false;
 
   private onGatewayLost(reason: MqttSnError): boolean {
-    if (!this.settings.failover) return false;
+    // A disconnect() from a `disconnected` listener comes first: nothing to replace then.
+    if (!this.settings.failover || !this.wantSession) return false;
     const current = this.gateway;
     const all = this.candidates();
     const at = current ? all.findIndex((c) => c.port === current.port && sameAddress(c.host, current.address)) : -1;
@@ -609,9 +620,11 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
 
   private async failover(order: { host: string; port: number }[], reason: MqttSnError): Promise<void> {
     for (const next of order) {
+      if (!this.wantSession) break;
       this.log(1, 'Reconnect', `Gateway lost (${reason.description}); trying ${next.host}:${next.port}.`);
       try {
         await this.useGateway(next);
+        if (!this.wantSession) break;
         await this.run<void>((resolve, reject) => this.session.reconnect(resolve, reject));
         this.props.remoteHost = (this.gateway as Endpoint).address;
         this.props.remotePort = next.port;

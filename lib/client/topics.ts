@@ -9,6 +9,8 @@ export interface Subscription {
   topic: TopicRef;
   topicIdType: TopicIdTypeArg;
   qos: 0 | 1 | 2;
+  /** The id the SUBACK gave a topic name (0 otherwise): kept working after a failover. */
+  topicId: number;
 }
 
 export class TopicTable {

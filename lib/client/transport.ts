@@ -8,6 +8,7 @@
 import * as dgram from 'node:dgram';
 import * as dns from 'node:dns';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import { ErrorCode, MqttSnError } from '../errors';
 
 export interface Endpoint {
@@ -62,6 +63,12 @@ async function bind(socket: dgram.Socket, port: number, address: string | undefi
   });
 }
 
+/** An address without an IPv4-mapped prefix or zone, in lower case. */
+function plainAddress(address: string): string {
+  const bare = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return bare.split('%')[0].toLowerCase();
+}
+
 export class UdpTransport {
   private socket: dgram.Socket | undefined;
   private family: Family | undefined;
@@ -82,6 +89,16 @@ export class UdpTransport {
     if (!this.socket) return undefined;
     const { address, port } = this.socket.address();
     return { address, port };
+  }
+
+  /** True for a datagram from this transport's own gateway socket: a broadcast or multicast it sent, looped back. */
+  sentByUs(from: Endpoint): boolean {
+    const local = this.localAddress();
+    if (!local || local.port !== from.port) return false;
+    if (local.address !== '0.0.0.0' && local.address !== '::') return plainAddress(local.address) === plainAddress(from.address);
+    return Object.values(os.networkInterfaces()).some((list) =>
+      (list ?? []).some((entry) => plainAddress(entry.address) === plainAddress(from.address)),
+    );
   }
 
   /** Opens the gateway socket for `family` (reopens it when the family changes). */

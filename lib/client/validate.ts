@@ -7,12 +7,20 @@ import type { TopicIdTypeArg, TopicRef } from './types';
 
 /** Largest UDP payload over IPv4 (65535 - 8 UDP header - 20 IP header): the most a datagram can carry. */
 export const MAX_UDP_PAYLOAD = 65507;
-/** PUBLISH header with the 3-octet length form: length(3) type(1) flags(1) topicId(2) msgId(2). */
-export const PUBLISH_HEADER_BYTES = 9;
-/** REGISTER header with the 3-octet length form: length(3) type(1) topicId(2) msgId(2). */
-export const REGISTER_HEADER_BYTES = 8;
-/** SUBSCRIBE header with the 3-octet length form: length(3) type(1) flags(1) msgId(2). */
-export const SUBSCRIBE_HEADER_BYTES = 7;
+/**
+ * Octets before the variable part, with the 1-octet length form (total up to
+ * 255 octets); the 3-octet form, needed above 255, adds 2.
+ */
+export const PUBLISH_HEADER_BYTES = 7; // length type flags topicId(2) msgId(2)
+export const REGISTER_HEADER_BYTES = 6; // length type topicId(2) msgId(2)
+export const SUBSCRIBE_HEADER_BYTES = 5; // length type flags msgId(2)
+export const WILLTOPIC_HEADER_BYTES = 3; // length type flags
+export const WILLMSG_HEADER_BYTES = 2; // length type
+
+/** The most octets a packet with this header can carry within maxPacketSize, whichever length form fits. */
+export function roomAfter(headerBytes: number, maxPacketSize: number): number {
+  return Math.max(Math.min(maxPacketSize, 255) - headerBytes, maxPacketSize - headerBytes - 2);
+}
 
 export function invalid(description: string): MqttSnError {
   return new MqttSnError(ErrorCode.INVALID_ARGUMENT, description);

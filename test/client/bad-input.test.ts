@@ -70,10 +70,17 @@ describe('MQTTSN client: bad input', function () {
     await refused(() => client.publishMessage(topicId, 0, 1, Buffer.from('x') as unknown as string), ErrorCode.INVALID_ARGUMENT);
     await refused(() => client.publishData(topicId, 0, 1, 'x' as unknown as Buffer), ErrorCode.INVALID_ARGUMENT);
     await refused(() => client.publishData(topicId, 0, 1, Buffer.alloc(65499)), ErrorCode.MESSAGE_TOO_LONG);
+    // Up to 255 octets a packet has a 1-octet length, so 7 octets of PUBLISH header; above, 9.
     client.config('MaxPacketSize=100');
     try {
-      await refused(() => client.publishData(topicId, 0, 1, Buffer.alloc(92)), ErrorCode.MESSAGE_TOO_LONG);
-      await client.publishData(topicId, 0, 1, Buffer.alloc(91));
+      await refused(() => client.publishData(topicId, 0, 1, Buffer.alloc(94)), ErrorCode.MESSAGE_TOO_LONG);
+      await client.publishData(topicId, 0, 1, Buffer.alloc(93));
+      client.config('MaxPacketSize=256');
+      await refused(() => client.publishData(topicId, 0, 1, Buffer.alloc(249)), ErrorCode.MESSAGE_TOO_LONG);
+      await client.publishData(topicId, 0, 1, Buffer.alloc(248));
+      client.config('MaxPacketSize=300');
+      await refused(() => client.publishData(topicId, 0, 1, Buffer.alloc(292)), ErrorCode.MESSAGE_TOO_LONG);
+      await client.publishData(topicId, 0, 1, Buffer.alloc(291));
     } finally {
       client.config('MaxPacketSize=65507');
     }

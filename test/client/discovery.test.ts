@@ -123,4 +123,27 @@ describe('MQTTSN client: gateway discovery', function () {
     helper.config('DiscoveryListen=False');
     await helper.disconnect();
   });
+
+  it('does not take its own SEARCHGW, looped back by the group, for another client\'s', async () => {
+    const groupPort = await freeUdpPort();
+    const client = newClient(['DiscoveryAddress=239.255.77.78', `DiscoveryPort=${groupPort}`, 'SearchGwDelay=0', 'RetryInterval=0.2']);
+    try {
+      client.localHost = '127.0.0.1';
+      client.config('DiscoveryListen=True'); // joins the group on loopback, where the SEARCHGW goes out
+      client.timeout = 1;
+      const requests: number[] = [];
+      client.on('discoverRequest', (request) => {
+        requests.push(request.radius);
+        // Answering would make the client find the gateway it announces itself.
+        request.gatewayId = 7;
+        request.gatewayAddress = '127.0.0.1:9';
+        request.respond = true;
+      });
+      await delay(100); // the discovery port binds asynchronously
+      await assert.rejects(client.discoverGateway(0), (e: MqttSnError) => e.code === ErrorCode.NO_GATEWAY);
+      assert.deepEqual(requests, []);
+    } finally {
+      client.reset();
+    }
+  });
 });

@@ -70,6 +70,26 @@ describe('MQTTSN client: failover between two gateways', function () {
     await client.disconnect();
   });
 
+  it('stays disconnected when a disconnected listener calls disconnect()', async () => {
+    const client = rig.client([
+      `Gateways=127.0.0.1:${relay.address().port}, 127.0.0.1:${second.address().port}`,
+      'Failover=True',
+      'RetryInterval=0.1',
+      'RetryCount=1',
+    ]);
+    await client.connect();
+    const id = await client.registerTopic('failover/stop');
+    relay.rule = () => 'drop';
+    client.once('disconnected', () => void client.disconnect());
+    const connects: number[] = [];
+    client.on('connected', (event) => connects.push(event.statusCode));
+    await assert.rejects(client.publishMessage(id, 0, 1, 'x'), (e: MqttSnError) => e.code === ErrorCode.ABORTED);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(client.state, 'disconnected');
+    assert.deepEqual(connects, [], 'no failover to the second gateway');
+    assert.equal(second.clientCount, 0);
+  });
+
   it('without Failover, or with no other gateway, the call rejects with GATEWAY_LOST', async () => {
     const client = rig.client([`Gateways=127.0.0.1:${relay.address().port}`, 'Failover=True', 'RetryInterval=0.1', 'RetryCount=1']);
     await client.connect();

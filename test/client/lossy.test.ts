@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import type { Packet, Publish } from '../../lib/codec/packets';
 import { ErrorCode, MqttSnError } from '../../lib/errors';
-import type { MQTTSN } from '../../lib/client';
+import { MQTTSN } from '../../lib/client';
 import { LossyRelay } from '../helpers/lossy-relay';
 import { delay } from '../helpers/mqtt-inbox';
 import { collectMessages, nextEvent, startRig, waitFor, type Rig } from './support';
@@ -205,6 +205,53 @@ describe('MQTTSN client through a lossy link', function () {
     await assert.rejects(client.ping(), (e: MqttSnError) => e.code === ErrorCode.GATEWAY_LOST);
     assert.equal((await disconnected).statusCode, ErrorCode.GATEWAY_LOST);
     assert.equal(relay.packets('PINGREQ', 'up').length, 3);
+  });
+
+  it('sends one PINGREQ per retry interval to a silent gateway and reports it lost after RetryCount retransmissions', async () => {
+    const client = new MQTTSN();
+    rig.clients.push(client);
+    client.keepAliveInterval = 1;
+    client.config('RetryInterval=1');
+    client.config('RetryCount=2');
+    await client.connectTo('127.0.0.1', relay.address().port);
+    const start = Date.now();
+    const pingTimes: number[] = [];
+    relay.rule = (packet, direction) => {
+      if (packet.type === 'PINGREQ' && direction === 'up') pingTimes.push(Date.now() - start);
+      return 'drop';
+    };
+    const disconnected = await nextEvent(client, 'disconnected', 9000);
+    const lostAfter = Date.now() - start;
+    assert.equal(disconnected.statusCode, ErrorCode.GATEWAY_LOST);
+    assert.equal(pingTimes.length, 3, `the keep-alive PINGREQ and 2 retransmissions, sent at ${pingTimes.join(', ')} ms`);
+    for (let n = 1; n < pingTimes.length; n++) assert.ok(pingTimes[n] - pingTimes[n - 1] >= 800, `spaced by RetryInterval: ${pingTimes.join(', ')} ms`);
+    assert.ok(lostAfter >= 3500 && lostAfter < 7000, `lost after keepAlive + 3 intervals, not ${lostAfter} ms`);
+    assert.equal(client.connected, false);
+  });
+
+  it('rejects a gateway REGISTER of a wildcard name with REGACK "not supported", without topicInfo or storing it', async () => {
+    const client = await connected();
+    const topicInfos: unknown[] = [];
+    client.on('topicInfo', (event) => topicInfos.push(event));
+    for (const [topicId, name] of [[77, 'a/+/c'], [78, 'a/#']] as const) {
+      const bytes = Buffer.concat([Buffer.from([6 + name.length, 0x0a, 0, topicId, 0, topicId]), Buffer.from(name)]);
+      relay.injectToClients(bytes);
+    }
+    await waitFor(() => relay.packets('REGACK', 'up').length === 2, 2000, 'the REGACKs');
+    assert.deepEqual(relay.packets('REGACK', 'up'), [
+      { type: 'REGACK', topicId: 77, msgId: 77, returnCode: 3 },
+      { type: 'REGACK', topicId: 78, msgId: 78, returnCode: 3 },
+    ]);
+    assert.deepEqual(topicInfos, []);
+    assert.equal(client.topicName(77, 0), undefined);
+    assert.equal(client.topicName(78, 0), undefined);
+    // A plain name is still accepted and stored.
+    relay.injectToClients(Buffer.concat([Buffer.from([6 + 3, 0x0a, 0, 79, 0, 79]), Buffer.from('a/b')]));
+    await waitFor(() => relay.packets('REGACK', 'up').length === 3, 2000, 'the third REGACK');
+    assert.equal((relay.packets('REGACK', 'up')[2] as Extract<Packet, { type: 'REGACK' }>).returnCode, 0);
+    assert.deepEqual(topicInfos, [{ topicId: 79, topicName: 'a/b', returnCode: 0 }]);
+    assert.equal(client.topicName(79, 0), 'a/b');
+    await client.disconnect();
   });
 
   it('reports a DISCONNECT the gateway sends on its own as disconnected (NOT_CONNECTED)', async () => {

@@ -22,7 +22,8 @@ interface Harness {
   lostCalls: number;
 }
 
-function harness(config: string[] = [], timeoutSeconds = 0): Harness {
+/** `failover` true: the layer above takes a lost gateway over (as with the Failover setting). */
+function harness(config: string[] = [], timeoutSeconds = 0, failover = false): Harness {
   let now = 1000;
   const settings = defaultSettings();
   for (const line of config) applyConfig(settings, line);
@@ -50,7 +51,7 @@ function harness(config: string[] = [], timeoutSeconds = 0): Harness {
       log: () => undefined,
       gatewayLost: () => {
         h.lostCalls++;
-        return false;
+        return failover;
       },
     },
     settings,
@@ -65,6 +66,38 @@ function connect(h: Harness, keepAlive = 0): void {
   h.session.connect({ clientId: 'c', cleanSession: true, keepAlive, will: undefined }, () => undefined, () => undefined);
   h.session.handle({ type: 'CONNACK', returnCode: 0 });
   h.sent.length = 0;
+}
+
+type PublishPacket = Extract<Packet, { type: 'PUBLISH' }>;
+
+function sentOf<T extends Packet['type']>(h: Harness, type: T): Extract<Packet, { type: T }>[] {
+  return h.sent.filter((p): p is Extract<Packet, { type: T }> => p.type === type);
+}
+
+/** Lets promise callbacks (the failover restore) run. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** An unanswered ping until the gateway counts as lost. */
+function loseGateway(h: Harness): void {
+  const before = h.lostCalls;
+  h.session.ping(() => undefined, () => undefined);
+  while (h.lostCalls === before) h.advance(1000);
+}
+
+/** reconnect() after a loss, answering the CONNECT and every REGISTER of the restore with `ids` in turn. */
+async function failOver(h: Harness, ids: number[]): Promise<void> {
+  let done = false;
+  h.session.reconnect(() => (done = true), (e) => assert.fail(e.description));
+  h.session.handle({ type: 'CONNACK', returnCode: 0 });
+  for (const topicId of ids) {
+    await settle();
+    const register = sentOf(h, 'REGISTER').at(-1) as Extract<Packet, { type: 'REGISTER' }>;
+    h.session.handle({ type: 'REGACK', topicId, msgId: register.msgId, returnCode: 0 });
+  }
+  await settle();
+  assert.ok(done, 'reconnect resolved');
 }
 
 describe('MQTTSN client protocol state machine', () => {
@@ -103,6 +136,90 @@ describe('MQTTSN client protocol state machine', () => {
     h.advance(10_000);
     assert.equal(h.sent.length, 3);
     assert.equal(h.session.state, 'active');
+  });
+
+  it('sends one PINGREQ per retry interval while the gateway is silent, then declares it lost', () => {
+    const h = harness(['RetryInterval=1', 'RetryCount=2']);
+    connect(h, 1);
+    const pingTimes: number[] = [];
+    let clock = 0;
+    for (; clock < 20_000 && h.lostCalls === 0; clock += 50) {
+      const before = sentOf(h, 'PINGREQ').length;
+      h.advance(50);
+      for (let n = before; n < sentOf(h, 'PINGREQ').length; n++) pingTimes.push(clock + 50);
+    }
+    assert.deepEqual(pingTimes, [1000, 2000, 3000], 'the keep-alive PINGREQ and RetryCount retransmissions, one at a time');
+    assert.equal(clock, 4000, 'lost at keepAlive + (RetryCount + 1) * RetryInterval');
+    assert.equal(h.session.state, 'disconnected');
+    assert.deepEqual(h.events.at(-1)?.name, 'disconnected');
+    assert.equal((h.events.at(-1)?.payload as { statusCode: number }).statusCode, ErrorCode.GATEWAY_LOST);
+  });
+
+  it('lets a ping() share the outstanding keep-alive PINGREQ', () => {
+    const h = harness(['RetryInterval=1', 'RetryCount=3', 'PingTimeout=5']);
+    connect(h, 1);
+    h.advance(1000);
+    assert.equal(sentOf(h, 'PINGREQ').length, 1, 'the keep-alive PINGREQ');
+    let pinged = 0;
+    h.session.ping(() => pinged++, (e) => assert.fail(e.description));
+    h.session.ping(() => pinged++, (e) => assert.fail(e.description));
+    assert.equal(sentOf(h, 'PINGREQ').length, 1, 'no second PINGREQ for the user pings');
+    h.advance(1000);
+    assert.equal(sentOf(h, 'PINGREQ').length, 2, 'one retransmission for all of them');
+    h.session.handle({ type: 'PINGRESP' });
+    assert.equal(pinged, 2, 'one PINGRESP settles every ping');
+    h.advance(500);
+    assert.equal(sentOf(h, 'PINGREQ').length, 2, 'nothing left to retransmit');
+    assert.equal(h.session.state, 'active');
+  });
+
+  it('keeps a user ping that timed out from stopping the retransmission of the PINGREQ the keep-alive shares', () => {
+    const h = harness(['RetryInterval=1', 'RetryCount=3'], 1.5);
+    connect(h, 2);
+    const errors: number[] = [];
+    h.session.ping(() => undefined, (e) => errors.push(e.code));
+    h.advance(2000);
+    assert.deepEqual(errors, [ErrorCode.TIMEOUT]);
+    assert.equal(sentOf(h, 'PINGREQ').length, 3, 'retransmitted after the timeout, and no extra keep-alive PINGREQ');
+    h.advance(1000);
+    assert.equal(sentOf(h, 'PINGREQ').length, 4, 'still one per RetryInterval');
+    h.session.handle({ type: 'PINGRESP' });
+    h.advance(1000);
+    assert.equal(sentOf(h, 'PINGREQ').length, 4);
+    assert.equal(h.session.state, 'active');
+  });
+
+  it('refuses startSleep() while a request awaits its acknowledgement, and sleeps once it is settled', () => {
+    const h = harness();
+    connect(h, 10);
+    let published = false;
+    h.session.publish({ topicId: 'ab', topicIdType: 2, qos: 1, payload: Buffer.from('x'), retain: false, dup: false }, () => (published = true), (e) => assert.fail(e.description));
+    const errors: MqttSnError[] = [];
+    h.session.sleep(20, () => assert.fail('slept with a publish in flight'), (e) => errors.push(e));
+    assert.deepEqual(errors.map((e) => e.code), [ErrorCode.WRONG_STATE]);
+    assert.match(errors[0].description, /awaiting/);
+    assert.equal(sentOf(h, 'DISCONNECT').length, 0, 'nothing sent');
+    h.session.handle({ type: 'PUBACK', topicId: 0x6162, msgId: sentOf(h, 'PUBLISH')[0].msgId, returnCode: 0 });
+    assert.ok(published, 'the publish completes undisturbed');
+    let asleep = false;
+    h.session.sleep(20, () => (asleep = true), (e) => assert.fail(e.description));
+    h.session.handle({ type: 'DISCONNECT' });
+    assert.ok(asleep);
+  });
+
+  it('drops an outstanding keep-alive PINGREQ when going to sleep instead of retrying it while asleep', () => {
+    const h = harness(['RetryInterval=1', 'RetryCount=2']);
+    connect(h, 1);
+    h.advance(1000);
+    assert.equal(sentOf(h, 'PINGREQ').length, 1);
+    let asleep = false;
+    h.session.sleep(20, () => (asleep = true), (e) => assert.fail(e.description));
+    h.session.handle({ type: 'DISCONNECT' });
+    assert.ok(asleep);
+    h.advance(10_000);
+    assert.equal(sentOf(h, 'PINGREQ').length, 1, 'no PINGREQ while asleep');
+    assert.equal(h.session.state, 'asleep');
+    assert.equal(h.lostCalls, 0);
   });
 
   it('rejects a call at its timeout with TIMEOUT while retransmissions are still allowed', () => {
@@ -165,5 +282,102 @@ describe('MQTTSN client protocol state machine', () => {
     for (const entry of CLIENT_ERRORS) assert.equal(typeof ErrorDescription[entry.code], 'string', `code ${entry.code}`);
     const references = CLIENT_ERRORS.flatMap((entry) => entry.reference);
     assert.equal(new Set(references).size, references.length, 'each reference code maps to one code');
+  });
+
+  it('keeps a queued publish off a gateway found lost, and sends it without DUP on the next one', async () => {
+    const h = harness(['RetryInterval=1', 'RetryCount=1'], 0, true);
+    connect(h);
+    const done: string[] = [];
+    for (const text of ['one', 'two']) {
+      const payload = Buffer.from(text);
+      h.session.publish({ topicId: 'ab', topicIdType: 2, qos: 1, payload, retain: false, dup: false }, () => done.push(text), (e) => assert.fail(e.description));
+    }
+    h.advance(2000);
+    assert.equal(h.lostCalls, 1);
+    assert.deepEqual(sentOf(h, 'PUBLISH').map((p) => p.payload.toString()), ['one', 'one'], '"two" never reached the lost gateway');
+    h.sent.length = 0;
+    await failOver(h, []);
+    const [first] = sentOf(h, 'PUBLISH');
+    assert.deepEqual([first.payload.toString(), first.dup], ['one', true], 'sent before: DUP');
+    h.session.handle({ type: 'PUBACK', topicId: 0x6162, msgId: first.msgId, returnCode: 0 });
+    const second = sentOf(h, 'PUBLISH')[1];
+    assert.deepEqual([second.payload.toString(), second.dup], ['two', false], 'never sent before: no DUP');
+    h.session.handle({ type: 'PUBACK', topicId: 0x6162, msgId: second.msgId, returnCode: 0 });
+    assert.deepEqual(done, ['one', 'two']);
+  });
+
+  it('keeps a topic id from the first gateway working after two failovers', async () => {
+    const h = harness(['RetryInterval=1', 'RetryCount=1', 'PingTimeout=1'], 0, true);
+    connect(h);
+    let id = 0;
+    h.session.register('a/b', (topicId) => (id = topicId), () => undefined);
+    h.session.handle({ type: 'REGACK', topicId: 1, msgId: sentOf(h, 'REGISTER')[0].msgId, returnCode: 0 });
+    assert.equal(id, 1);
+    loseGateway(h);
+    await failOver(h, [7]);
+    loseGateway(h);
+    await failOver(h, [3]);
+    h.sent.length = 0;
+    h.session.publish({ topicId: id, topicIdType: 0, qos: 0, payload: Buffer.from('x'), retain: false, dup: false }, () => undefined, (e) => assert.fail(e.description));
+    assert.equal((h.sent[0] as PublishPacket).topicId, 3, 'the id the third gateway gave "a/b"');
+    assert.equal(h.session.topics.nameOf(3, 0), 'a/b');
+  });
+
+  it('delivers a resent QoS 1 message of a new clean session whose message id an earlier session used', () => {
+    const h = harness();
+    connect(h);
+    const publish: PublishPacket = { type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 2, topicId: 'ab', msgId: 5, payload: Buffer.from('old') };
+    h.session.handle(publish);
+    h.session.disconnect(() => undefined, () => undefined);
+    h.session.handle({ type: 'DISCONNECT' });
+    connect(h);
+    // The first copy was lost on the way: the gateway sends it again with DUP.
+    h.session.handle({ ...publish, dup: true, payload: Buffer.from('new') });
+    h.session.handle({ ...publish, dup: true, payload: Buffer.from('new') });
+    const texts = h.events.filter((e) => e.name === 'messageIn').map((e) => (e.payload as { message: Buffer }).message.toString());
+    assert.deepEqual(texts, ['old', 'new'], 'delivered once in each session');
+    assert.deepEqual(sentOf(h, 'PUBACK').map((p) => p.returnCode), [0, 0]);
+  });
+
+  it('stays asleep, able to retrieve again, when stopSleep() during a retrieve gets no CONNACK', () => {
+    const h = harness(['RetryInterval=1', 'RetryCount=1']);
+    connect(h, 10);
+    h.session.sleep(20, () => undefined, () => undefined);
+    h.session.handle({ type: 'DISCONNECT' });
+    let retrieved: number | undefined;
+    h.session.retrieve((n) => (retrieved = n), () => undefined);
+    assert.equal(h.session.state, 'awake');
+    let wakeError: MqttSnError | undefined;
+    h.session.wake(() => undefined, (e) => (wakeError = e));
+    assert.equal(retrieved, 0, 'waking ends the retrieve');
+    h.advance(2000);
+    assert.equal(wakeError?.code, ErrorCode.TIMEOUT);
+    assert.equal(h.session.state, 'asleep');
+    h.sent.length = 0;
+    h.session.retrieve(() => undefined, (e) => assert.fail(e.description));
+    assert.deepEqual(h.sent, [{ type: 'PINGREQ', clientId: 'c' }]);
+    h.session.handle({ type: 'PINGRESP' });
+    h.advance(30_000);
+    assert.equal(h.session.state, 'disconnected', 'and lost when it sleeps past the duration');
+  });
+
+  it('keeps a topic id from a SUBACK working after a failover', async () => {
+    const h = harness(['RetryInterval=1', 'RetryCount=1', 'PingTimeout=1'], 0, true);
+    connect(h);
+    let id = 0;
+    h.session.subscribe('a/b', 0, 1, (result) => (id = result.topicId), () => undefined);
+    h.session.handle({ type: 'SUBACK', qos: 1, topicId: 4, msgId: sentOf(h, 'SUBSCRIBE')[0].msgId, returnCode: 0 });
+    assert.equal(id, 4);
+    loseGateway(h);
+    h.sent.length = 0;
+    h.session.reconnect(() => undefined, (e) => assert.fail(e.description));
+    h.session.handle({ type: 'CONNACK', returnCode: 0 });
+    await settle();
+    const [again] = sentOf(h, 'SUBSCRIBE');
+    assert.equal(again.topicId, 'a/b');
+    h.session.handle({ type: 'SUBACK', qos: 1, topicId: 9, msgId: again.msgId, returnCode: 0 });
+    await settle();
+    h.session.publish({ topicId: id, topicIdType: 0, qos: 0, payload: Buffer.from('x'), retain: false, dup: false }, () => undefined, (e) => assert.fail(e.description));
+    assert.equal(sentOf(h, 'PUBLISH')[0].topicId, 9, 'the id the new gateway gave "a/b"');
   });
 });
