@@ -4,12 +4,11 @@
  * several total sizes, with mqtt-packet (the MQTT 3.1.1 codec of MQTT.js) on a
  * PUBLISH of the same total size for reference.
  */
-import * as path from 'node:path';
 import * as mqttPacket from 'mqtt-packet';
 import { createNativeCodec } from '../lib/codec/native-codec';
 import type { Codec, Packet } from '../lib/codec/packets';
 import { tsCodec } from '../lib/codec/ts-codec';
-import type { NativeAddon } from '../lib/native';
+import { loadAddon } from '../lib/native';
 import { formatCount, opsPerSecond } from './harness';
 import type { BenchOptions, BenchSection, Cell } from './harness';
 
@@ -17,14 +16,9 @@ import type { BenchOptions, BenchSection, Cell } from './harness';
 const BATCH = 64;
 const SIZES = [8, 32, 64, 256, 1024];
 
-function loadNative(): Codec | null {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-    return createNativeCodec(load(path.resolve(__dirname, '..', '..')));
-  } catch {
-    return null;
-  }
+function loadNativeCodec(): Codec | null {
+  const { addon } = loadAddon();
+  return addon ? createNativeCodec(addon) : null;
 }
 
 const SAMPLES: ReadonlyArray<[string, Packet]> = [
@@ -114,9 +108,9 @@ function interleaved(measures: Array<(minMs: number) => number>, minMs: number, 
 }
 
 export async function run(options?: BenchOptions): Promise<BenchSection[]> {
-  const native = loadNative();
+  const native = loadNativeCodec();
   const measurements = SAMPLES.length * 4 + SIZES.length * 6;
-  // Leave a fifth of the budget for warm-ups and set-up.
+  // Leave 30 % of the budget for warm-ups and set-up.
   const minMs = Math.max(50, Math.min(300, Math.floor(((options?.budgetMs ?? 60_000) * 0.7) / measurements)));
 
   const byType: Cell[][] = [];

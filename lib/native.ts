@@ -1,8 +1,9 @@
 /**
  * Loads the optional C++ addon (native/) the way `ws` loads bufferutil: through
- * node-gyp-build, from the package root. MQTTSN_NATIVE=0 forces the TypeScript
- * twins, MQTTSN_NATIVE=1 makes a missing addon a loud error, unset takes the
- * addon when it loads.
+ * node-gyp-build, from the package root. For loadNative(), MQTTSN_NATIVE=0
+ * means no addon and MQTTSN_NATIVE=1 makes a missing addon a loud error; unset,
+ * it returns the addon when it loads and each part picks its own default
+ * (lib/codec, lib/timers: TypeScript, as measured).
  */
 import * as path from 'node:path';
 
@@ -50,14 +51,21 @@ function packageRoot(): string {
   return path.resolve(__dirname, '..', '..');
 }
 
-function tryLoad(): { addon: NativeAddon | null; error: Error | null } {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-    return { addon: load(packageRoot()), error: null };
-  } catch (err) {
-    return { addon: null, error: err as Error };
+/**
+ * The addon whatever MQTTSN_NATIVE says (tests and benchmarks compare both
+ * paths in one process), or null with the reason it did not load.
+ */
+export function loadAddon(): { addon: NativeAddon | null; error: Error | null } {
+  if (!cached) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const load = require('node-gyp-build') as (dir: string) => NativeAddon;
+      cached = { addon: load(packageRoot()), error: null };
+    } catch (err) {
+      cached = { addon: null, error: err as Error };
+    }
   }
+  return cached;
 }
 
 /**
@@ -67,11 +75,11 @@ function tryLoad(): { addon: NativeAddon | null; error: Error | null } {
 export function loadNative(): NativeAddon | null {
   const mode = nativeMode();
   if (mode === 'off') return null;
-  cached ??= tryLoad();
-  if (cached.addon) return cached.addon;
+  const { addon, error } = loadAddon();
+  if (addon) return addon;
   if (mode === 'force') {
     throw new Error(
-      `MQTTSN_NATIVE=1 but the native addon could not be loaded (${cached.error?.message ?? 'unknown error'}). ` +
+      `MQTTSN_NATIVE=1 but the native addon could not be loaded (${error?.message ?? 'unknown error'}). ` +
         'Build it with `npx node-gyp rebuild` or unset MQTTSN_NATIVE to use the TypeScript path.',
     );
   }

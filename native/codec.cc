@@ -38,32 +38,34 @@ napi_value Int(napi_env env, int32_t v) {
   return out;
 }
 
-// Uint8Array data (Buffer included); false for anything else.
+// The data of a typed array of `want` type; false for anything else.
 // napi_get_typedarray_info itself rejects anything but a typed array (one call, not two).
-bool Uint8Data(napi_env env, napi_value v, uint8_t** data, size_t* length) {
+bool TypedData(napi_env env, napi_value v, napi_typedarray_type want, size_t* length, void** data) {
   napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, v, &type, length, data, nullptr, nullptr) != napi_ok) return false;
+  return type == want;
+}
+
+// Uint8Array data (Buffer included); false for anything else.
+bool Uint8Data(napi_env env, napi_value v, uint8_t** data, size_t* length) {
   void* raw = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, length, &raw, nullptr, nullptr) != napi_ok) return false;
-  if (type != napi_uint8_array) return false;
+  if (!TypedData(env, v, napi_uint8_array, length, &raw)) return false;
   *data = static_cast<uint8_t*>(raw);
+  return true;
+}
+
+// Int32Array data of at least `minLength` elements; false for anything else.
+bool Int32Data(napi_env env, napi_value v, size_t minLength, int32_t** out) {
+  size_t length = 0;
+  void* raw = nullptr;
+  if (!TypedData(env, v, napi_int32_array, &length, &raw) || length < minLength) return false;
+  *out = static_cast<int32_t*>(raw);
   return true;
 }
 
 void Replace(napi_env env, napi_ref* ref, napi_value value) {
   if (*ref) napi_delete_reference(env, *ref);
   napi_create_reference(env, value, 1, ref);
-}
-
-bool Int32Data(napi_env env, napi_value v, size_t minLength, int32_t** out) {
-  bool isTyped = false;
-  if (napi_is_typedarray(env, v, &isTyped) != napi_ok || !isTyped) return false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void* raw = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, &length, &raw, nullptr, nullptr) != napi_ok) return false;
-  if (type != napi_int32_array || length < minLength) return false;
-  *out = static_cast<int32_t*>(raw);
-  return true;
 }
 
 // bind(decodeSlots: Int32Array, encodeSlots: Int32Array): registers the shared arrays.

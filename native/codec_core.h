@@ -291,6 +291,7 @@ class Decoder {
     return 0;
   }
 
+  // A topic name (REGISTER, WILLTOPIC) or filter (SUBSCRIBE, UNSUBSCRIBE).
   int32_t TopicName(size_t s, size_t e, int type) {
     bool ascii = true;
     if (!ValidUtf8(d_, s, e, &ascii)) return Fail(kInvalidUtf8, type);
@@ -301,14 +302,7 @@ class Decoder {
   }
 
   int32_t SubscriptionTopic(size_t s, size_t e, int idType, int type) {
-    if (idType == 0) {
-      bool ascii = true;
-      if (!ValidUtf8(d_, s, e, &ascii)) return Fail(kInvalidUtf8, type);
-      if (!TopicText(d_, s, e)) return Fail(kInvalidTopic, type);
-      r_[kDAscii] = ascii;
-      Var(s, e);
-      return 0;
-    }
+    if (idType == 0) return TopicName(s, e, type);
     if (e - s != 2) return Fail(kWrongSize, type);
     int id = U16(s);
     if (idType == 2) {
@@ -502,16 +496,15 @@ class Encoder {
   // or minus an error code (context in kEContext).
   int32_t Run() {
     f_[kEContext] = -1;
-    if (f_[kEOuter] != 0xfe) return Packet(0, false);
+    if (f_[kEOuter] != 0xfe) return Packet(0);
     const int type = 0xfe;
     int32_t radius = f_[kEEncRadius];
-    if (radius < 0 || radius > 0xff) return Fail(kInvalidField, type);
-    if (radius > 3) return Fail(kInvalidField, type);
+    if (radius < 0 || radius > 3) return Fail(kInvalidField, type);
     if (nodeId_.kind != Arg::kBytes && nodeId_.kind != Arg::kUndefined) return Fail(kInvalidField, type);
     size_t nodeLen = nodeId_.kind == Arg::kBytes ? nodeId_.length : 0;
     if (nodeLen > 252) return Fail(kInvalidEncapsulation, type);
     size_t header = 3 + nodeLen;
-    int32_t inner = Packet(header, true);
+    int32_t inner = Packet(header);
     if (inner <= 0) {
       if (inner == 0) f_[kENeed] += static_cast<int32_t>(header);
       return inner;
@@ -542,24 +535,18 @@ class Encoder {
   }
 
   // Field readers: each returns false after recording the error in *err.
-  bool U8(int slot, int type, int32_t* v, int32_t* err) {
+  // An integer from 0 to `max` (the sentinels are all negative).
+  bool UInt(int slot, int32_t max, int type, int32_t* v, int32_t* err) {
     int32_t x = f_[slot];
-    if (x < 0 || x > 0xff) {
+    if (x < 0 || x > max) {
       *err = Fail(kInvalidField, type);
       return false;
     }
     *v = x;
     return true;
   }
-  bool U16(int slot, int type, int32_t* v, int32_t* err) {
-    int32_t x = f_[slot];
-    if (x < 0 || x > 0xffff) {
-      *err = Fail(kInvalidField, type);
-      return false;
-    }
-    *v = x;
-    return true;
-  }
+  bool U8(int slot, int type, int32_t* v, int32_t* err) { return UInt(slot, 0xff, type, v, err); }
+  bool U16(int slot, int type, int32_t* v, int32_t* err) { return UInt(slot, 0xffff, type, v, err); }
   bool MsgId(int type, int32_t* v, int32_t* err) {
     if (!U16(kEMsgId, type, v, err)) return false;
     if (*v == 0) {
@@ -708,7 +695,8 @@ class Encoder {
     if (!(call)) return err; \
   } while (0)
 
-  int32_t Packet(size_t at, bool nested) {
+  // Encodes the packet described by the slots at out_+at; Run wraps it when kEOuter asks.
+  int32_t Packet(size_t at) {
     int32_t type = f_[kEType];
     if (type == kNotObject) return Fail(kInvalidField, -1);
     if (type < 0 || (type != 0xfe && !KnownType(type))) return Fail(kReservedType, -1);
@@ -931,7 +919,6 @@ class Encoder {
       }
       case 0xfe:
         // Only reachable for a packet nested in an encapsulation (Run handles the outer one).
-        (void)nested;
         return Fail(kInvalidEncapsulation, type);
       default:
         return Fail(kReservedType, -1);

@@ -8,8 +8,17 @@
 import type { NativeAddon, NativeCodecBinding } from '../native';
 import { codecError } from './codec-error';
 import type { Codec, Packet, QoS, SessionQoS, TopicIdTypeValue } from './packets';
-import { MsgType } from './packets';
-import { qosFromFlags } from './ts/wire';
+import { sliceText } from './text';
+import {
+  asBuffer,
+  FLAG_CLEAN_SESSION,
+  FLAG_DUP,
+  FLAG_RETAIN,
+  FLAG_WILL,
+  MASK_TOPIC_ID_TYPE,
+  msgTypeOf,
+  qosFromFlags,
+} from './ts/wire';
 
 // Decode slots (DecodeSlot in native/codec_core.h).
 const D_RESULT_CONTEXT = 1;
@@ -54,11 +63,6 @@ const NOT_OBJECT = -2147483646;
 // Like Node's own Buffer pool: small enough that a kept packet pins little memory.
 const SLAB_SIZE = 8 * 1024;
 
-interface Slicers {
-  latin1Slice(start: number, end: number): string;
-  utf8Slice(start: number, end: number): string;
-}
-
 type Fields = Record<string, unknown>;
 
 function num(v: unknown): number {
@@ -72,12 +76,9 @@ function bool(v: unknown): number {
   return v === undefined ? UNDEFINED : INVALID;
 }
 
-function typeCode(v: unknown): number {
-  return typeof v === 'string' && Object.prototype.hasOwnProperty.call(MsgType, v) ? MsgType[v as keyof typeof MsgType] : -1;
-}
-
-function asBuffer(input: Uint8Array): Buffer {
-  return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+/** A short topic name from the 16-bit topic id field. */
+function shortName(id: number): string {
+  return String.fromCharCode(id >> 8, id & 0xff);
 }
 
 const codecs = new WeakMap<NativeCodecBinding, Codec>();
@@ -103,8 +104,7 @@ function build(binding: NativeCodecBinding): Codec {
   binding.setOutput(slab);
 
   function text(buf: Buffer): string {
-    const b = buf as unknown as Slicers;
-    return d[D_ASCII] === 1 ? b.latin1Slice(d[D_VAR_START], d[D_VAR_END]) : b.utf8Slice(d[D_VAR_START], d[D_VAR_END]);
+    return sliceText(buf, d[D_VAR_START], d[D_VAR_END], d[D_ASCII] === 1);
   }
 
   function varBytes(buf: Buffer): Buffer {
@@ -113,8 +113,7 @@ function build(binding: NativeCodecBinding): Codec {
 
   function topic(buf: Buffer, idType: number): number | string {
     if (idType === 0) return text(buf);
-    const id = d[D_A];
-    return idType === 2 ? String.fromCharCode(id >> 8, id & 0xff) : id;
+    return idType === 2 ? shortName(d[D_A]) : d[D_A];
   }
 
   function packetFromSlots(buf: Buffer): Packet {
@@ -132,8 +131,8 @@ function build(binding: NativeCodecBinding): Codec {
         const flags = d[D_FLAGS];
         return {
           type: 'CONNECT',
-          will: (flags & 0x08) !== 0,
-          cleanSession: (flags & 0x04) !== 0,
+          will: (flags & FLAG_WILL) !== 0,
+          cleanSession: (flags & FLAG_CLEAN_SESSION) !== 0,
           duration: d[D_B],
           clientId: text(buf),
         };
@@ -147,7 +146,7 @@ function build(binding: NativeCodecBinding): Codec {
         const name = type === 0x07 ? 'WILLTOPIC' : 'WILLTOPICUPD';
         if (d[D_PRESENT] !== 1) return { type: name, qos: 0, retain: false, willTopic: '' };
         const flags = d[D_FLAGS];
-        return { type: name, qos: qosFromFlags(flags) as SessionQoS, retain: (flags & 0x10) !== 0, willTopic: text(buf) };
+        return { type: name, qos: qosFromFlags(flags) as SessionQoS, retain: (flags & FLAG_RETAIN) !== 0, willTopic: text(buf) };
       }
       case 0x08:
         return { type: 'WILLMSGREQ' };
@@ -159,15 +158,15 @@ function build(binding: NativeCodecBinding): Codec {
         return { type: 'REGACK', topicId: d[D_A], msgId: d[D_B], returnCode: d[D_C] };
       case 0x0c: {
         const flags = d[D_FLAGS];
-        const idType = flags & 0x03;
+        const idType = flags & MASK_TOPIC_ID_TYPE;
         const id = d[D_A];
         return {
           type: 'PUBLISH',
-          dup: (flags & 0x80) !== 0,
+          dup: (flags & FLAG_DUP) !== 0,
           qos: qosFromFlags(flags) as QoS,
-          retain: (flags & 0x10) !== 0,
+          retain: (flags & FLAG_RETAIN) !== 0,
           topicIdType: idType as TopicIdTypeValue,
-          topicId: idType === 2 ? String.fromCharCode(id >> 8, id & 0xff) : id,
+          topicId: idType === 2 ? shortName(id) : id,
           msgId: d[D_B],
           payload: varBytes(buf),
         };
@@ -182,10 +181,10 @@ function build(binding: NativeCodecBinding): Codec {
         return { type: 'PUBREL', msgId: d[D_B] };
       case 0x12: {
         const flags = d[D_FLAGS];
-        const idType = flags & 0x03;
+        const idType = flags & MASK_TOPIC_ID_TYPE;
         return {
           type: 'SUBSCRIBE',
-          dup: (flags & 0x80) !== 0,
+          dup: (flags & FLAG_DUP) !== 0,
           qos: qosFromFlags(flags) as SessionQoS,
           topicIdType: idType as TopicIdTypeValue,
           msgId: d[D_B],
@@ -195,7 +194,7 @@ function build(binding: NativeCodecBinding): Codec {
       case 0x13:
         return { type: 'SUBACK', qos: qosFromFlags(d[D_FLAGS]) as SessionQoS, topicId: d[D_A], msgId: d[D_B], returnCode: d[D_C] };
       case 0x14: {
-        const idType = d[D_FLAGS] & 0x03;
+        const idType = d[D_FLAGS] & MASK_TOPIC_ID_TYPE;
         return { type: 'UNSUBSCRIBE', topicIdType: idType as TopicIdTypeValue, msgId: d[D_B], topicId: topic(buf, idType) };
       }
       case 0x15:
@@ -242,7 +241,7 @@ function build(binding: NativeCodecBinding): Codec {
       return;
     }
     const p = value as Fields;
-    const type = typeCode(p.type);
+    const type = msgTypeOf(p.type);
     e[E_TYPE] = type;
     switch (type) {
       case 0x00:

@@ -49,6 +49,18 @@ export function utf8Kind(bytes: Uint8Array, start: number, end: number): number 
   return kind;
 }
 
+/** Buffer's own slicers: the same as toString(encoding, s, e) without the argument juggling. */
+interface Slicers {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/** The text of bytes [start, end), already validated as UTF-8; all-ASCII text takes the cheaper latin1 path. */
+export function sliceText(buf: Buffer, start: number, end: number, ascii: boolean): string {
+  const b = buf as unknown as Slicers;
+  return ascii ? b.latin1Slice(start, end) : b.utf8Slice(start, end);
+}
+
 const NUL = 0x00;
 const PLUS = 0x2b;
 const HASH = 0x23;

@@ -14,18 +14,12 @@ import type { TimerQueue, TimerQueueImplementation } from './types';
 /** The native implementation when the addon provides a working one (whatever MQTTSN_NATIVE says), else null. */
 export const nativeTimers: TimerQueueImplementation | null = createNativeTimers(loadNativeTimerConstructor());
 
-/** Whether an unset MQTTSN_NATIVE picks the native queue (see the measurements above). */
-const NATIVE_BY_DEFAULT = false;
-
 function chooseImplementation(): TimerQueueImplementation {
-  const mode = nativeMode();
-  if (mode === 'off') return tsTimers;
-  if (mode === 'force') {
-    loadNative(); // throws when the addon is missing
-    if (!nativeTimers) throw new Error('MQTTSN_NATIVE=1 but the native addon has no working TimerQueue: rebuild it.');
-    return nativeTimers;
-  }
-  return NATIVE_BY_DEFAULT && nativeTimers ? nativeTimers : tsTimers;
+  // Unset or 0: the TypeScript queue (see the measurements above).
+  if (nativeMode() !== 'force') return tsTimers;
+  loadNative(); // throws when the addon is missing
+  if (!nativeTimers) throw new Error('MQTTSN_NATIVE=1 but the native addon has no working TimerQueue: rebuild it.');
+  return nativeTimers;
 }
 
 /** The implementation in use. */

@@ -8,7 +8,7 @@
  * the size into a shared Float64Array (reading them costs no native call), and
  * expire() writes due ids into a reused Uint32Array and returns their count.
  */
-import * as path from 'node:path';
+import { loadAddon } from '../native';
 import { checkDeadline, checkNow, checkTimerId } from './arguments';
 import type { TimerQueue, TimerQueueImplementation } from './types';
 
@@ -115,12 +115,5 @@ export function createNativeTimers(candidate: unknown): TimerQueueImplementation
  * benchmarks compare both queues in one process), or undefined without addon.
  */
 export function loadNativeTimerConstructor(): unknown {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => { TimerQueue?: unknown };
-    // dist/lib/timers/native-timers.js sits three levels below the package root.
-    return load(path.resolve(__dirname, '..', '..', '..')).TimerQueue;
-  } catch {
-    return undefined;
-  }
+  return loadAddon().addon?.TimerQueue;
 }

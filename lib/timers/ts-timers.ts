@@ -15,7 +15,6 @@ import type { TimerQueue, TimerQueueImplementation } from './types';
 const INITIAL_CAPACITY = 16;
 
 export class TsTimerQueue implements TimerQueue {
-  private capacity = INITIAL_CAPACITY;
   private deadlines = new Float64Array(INITIAL_CAPACITY);
   /** Scheduling sequence: breaks deadline ties in scheduling order. */
   private sequences = new Float64Array(INITIAL_CAPACITY);
@@ -95,7 +94,7 @@ export class TsTimerQueue implements TimerQueue {
     this.used = 0;
     this.freeHead = -1;
     this.nextSequence = 0;
-    if (this.capacity !== INITIAL_CAPACITY) this.resize(INITIAL_CAPACITY);
+    if (this.heap.length !== INITIAL_CAPACITY) this.resize(INITIAL_CAPACITY);
   }
 
   /** Orders node a before node b: earlier deadline, then earlier scheduling. */
@@ -163,7 +162,7 @@ export class TsTimerQueue implements TimerQueue {
       this.freeHead = this.positions[node];
       return node;
     }
-    if (this.used === this.capacity) this.resize(this.capacity * 2);
+    if (this.used === this.heap.length) this.resize(this.heap.length * 2);
     return this.used++;
   }
 
@@ -178,7 +177,6 @@ export class TsTimerQueue implements TimerQueue {
     this.ids = grow(this.ids, new Uint32Array(capacity));
     this.positions = grow(this.positions, new Int32Array(capacity));
     this.heap = grow(this.heap, new Int32Array(capacity));
-    this.capacity = capacity;
   }
 }
 

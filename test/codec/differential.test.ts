@@ -6,10 +6,11 @@
  */
 import * as assert from 'node:assert/strict';
 import { MqttSnError } from '../../lib/errors';
+import { createNativeCodec } from '../../lib/codec/native-codec';
 import { tsCodec } from '../../lib/codec/ts-codec';
+import { loadAddon } from '../../lib/native';
 import type { Codec, Packet } from '../../lib/codec';
 import { Gen } from './generator';
-import { loadNativeCodecDirectly } from './native-loader';
 
 type Outcome = { ok: true; value: unknown } | { ok: false; code: number; message: string };
 
@@ -42,18 +43,18 @@ function assertSameOutcome(a: Outcome, b: Outcome, what: () => string): void {
   assert.fail(`${what()}\n ts: ${JSON.stringify(a)}\n native: ${JSON.stringify(b)}`);
 }
 
-const loaded = loadNativeCodecDirectly();
+const loaded = loadAddon();
 
 describe('codec differential: TypeScript vs native', function () {
   this.timeout(60000);
 
-  if (!loaded.codec) {
+  if (!loaded.addon) {
     it('runs whenever the addon is built (it is not: TypeScript-only install)', () => {
-      assert.notEqual(process.env.MQTTSN_NATIVE, '1', `the addon must load with MQTTSN_NATIVE=1: ${loaded.error}`);
+      assert.notEqual(process.env.MQTTSN_NATIVE, '1', `the addon must load with MQTTSN_NATIVE=1: ${loaded.error?.message}`);
     });
     return;
   }
-  const native: Codec = loaded.codec;
+  const native: Codec = createNativeCodec(loaded.addon);
 
   it('100,000 random valid packets: identical bytes, and both decode them back to the packet', () => {
     const gen = new Gen(0x5eed1);

@@ -22,6 +22,20 @@ function assertMatches(decoded: Packet, v: Vector): void {
   assert.deepStrictEqual(actual, v.expected, v.name);
 }
 
+/**
+ * A vector's expected packet, for encoding. Names abbreviate only the payload of
+ * long PUBLISH vectors (3-octet length), whose payload follows 4 header octets
+ * and 5 octets of flags, topic id and message id: it is taken from there, not
+ * from the codec under test.
+ */
+function expectedPacket(v: Vector): Packet {
+  if (!v.payloadPrefix) return v.expected as unknown as Packet;
+  assert.ok(v.expected.type === 'PUBLISH' && v.bytes[0] === 0x01, `${v.name}: abbreviated payload outside a long PUBLISH`);
+  const payload = v.bytes.subarray(9);
+  assert.ok(payload.subarray(0, v.payloadPrefix.length).equals(v.payloadPrefix), `${v.name}: payload prefix`);
+  return { ...v.expected, payload } as unknown as Packet;
+}
+
 describe(`codec vectors (${codecImplementation})`, () => {
   it('has all 94 captured packets, covering every message type', () => {
     assert.equal(vectors.length, 94);
@@ -36,8 +50,7 @@ describe(`codec vectors (${codecImplementation})`, () => {
 
   it('encodes the expected fields of every vector to the identical bytes', () => {
     for (const v of vectors) {
-      const packet = v.payloadPrefix ? codec.decode(v.bytes) : (v.expected as unknown as Packet);
-      assert.equal(codec.encode(packet).toString('hex'), v.bytes.toString('hex'), v.name);
+      assert.equal(codec.encode(expectedPacket(v)).toString('hex'), v.bytes.toString('hex'), v.name);
     }
   });
 

@@ -1,6 +1,6 @@
 /**
- * Test aids: a deliberately simple timer queue (a Map and a sort) that states
- * the contract plainly, and a small seeded random number generator.
+ * A deliberately simple timer queue (a Map and a sort) that states the
+ * contract plainly, for the implementations to be compared with.
  */
 
 /** Timer queue by brute force: expire() sorts whatever is due. */
@@ -42,16 +42,4 @@ export class ReferenceQueue {
   clear(): void {
     this.timers.clear();
   }
-}
-
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

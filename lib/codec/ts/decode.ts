@@ -7,8 +7,9 @@ import { ErrorCode } from '../../errors';
 import { codecError } from '../codec-error';
 import type { Packet, QoS, SessionQoS, TopicIdTypeValue } from '../packets';
 import { PacketTypeName } from '../packets';
-import { isShortTopicOctet, isTopicText, UTF8_ASCII, UTF8_INVALID, utf8Kind } from '../text';
+import { isShortTopicOctet, isTopicText, sliceText, UTF8_ASCII, UTF8_INVALID, utf8Kind } from '../text';
 import {
+  asBuffer,
   FLAG_CLEAN_SESSION,
   FLAG_DUP,
   FLAG_RETAIN,
@@ -22,33 +23,15 @@ import {
 
 const E = ErrorCode;
 
-function asBuffer(input: Uint8Array): Buffer {
-  if (Buffer.isBuffer(input)) return input;
-  if (!(input instanceof Uint8Array)) throw codecError(E.INVALID_FIELD, -1);
-  return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-}
-
 function u16(buf: Buffer, i: number): number {
   return (buf[i] << 8) | buf[i + 1];
-}
-
-/** Buffer's own slicers: the same as toString(encoding, s, e) without the argument juggling. */
-interface Slicers {
-  latin1Slice(start: number, end: number): string;
-  utf8Slice(start: number, end: number): string;
-}
-
-/** The UTF-8 text of bytes [s, e), already validated as `kind`: ASCII takes the cheap path. */
-function text(buf: Buffer, s: number, e: number, kind: number): string {
-  const b = buf as unknown as Slicers;
-  return kind === UTF8_ASCII ? b.latin1Slice(s, e) : b.utf8Slice(s, e);
 }
 
 function clientIdAt(buf: Buffer, s: number, e: number, type: number): string {
   const kind = utf8Kind(buf, s, e);
   if (kind === UTF8_INVALID) throw codecError(E.INVALID_UTF8, type);
   if (e - s < 1 || e - s > 23) throw codecError(E.INVALID_CLIENT_ID, type);
-  return text(buf, s, e, kind);
+  return sliceText(buf, s, e, kind === UTF8_ASCII);
 }
 
 /** A topic name (REGISTER, WILLTOPIC) or filter (SUBSCRIBE, UNSUBSCRIBE): UTF-8, then present and NUL-free. */
@@ -56,7 +39,7 @@ function topicTextAt(buf: Buffer, s: number, e: number, type: number): string {
   const kind = utf8Kind(buf, s, e);
   if (kind === UTF8_INVALID) throw codecError(E.INVALID_UTF8, type);
   if (!isTopicText(buf, s, e)) throw codecError(E.INVALID_TOPIC, type);
-  return text(buf, s, e, kind);
+  return sliceText(buf, s, e, kind === UTF8_ASCII);
 }
 
 function shortTopicAt(buf: Buffer, s: number, type: number): string {

@@ -6,14 +6,13 @@
 import { ErrorCode } from '../../errors';
 import { codecError } from '../codec-error';
 import type { Packet } from '../packets';
-import { MsgType } from '../packets';
 import {
   isValidShortTopicString,
   isValidTopicFilterString,
   isValidTopicNameString,
   utf8Length,
 } from '../text';
-import { FLAG_CLEAN_SESSION, FLAG_DUP, FLAG_RETAIN, FLAG_WILL, qosToFlags, TYPE_ENCAPSULATED } from './wire';
+import { FLAG_CLEAN_SESSION, FLAG_DUP, FLAG_RETAIN, FLAG_WILL, msgTypeOf, qosToFlags, TYPE_ENCAPSULATED } from './wire';
 
 const E = ErrorCode;
 const EMPTY = Buffer.alloc(0);
@@ -21,14 +20,18 @@ const EMPTY = Buffer.alloc(0);
 /** Loose view of a packet object: encode() receives user input and checks every field. */
 type Fields = Record<string, unknown>;
 
-function u8(v: unknown, type: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xff) throw codecError(E.INVALID_FIELD, type);
+/** An integer from 0 to `max`; anything else is INVALID_FIELD. */
+function uint(v: unknown, max: number, type: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw codecError(E.INVALID_FIELD, type);
   return v;
 }
 
+function u8(v: unknown, type: number): number {
+  return uint(v, 0xff, type);
+}
+
 function u16(v: unknown, type: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff) throw codecError(E.INVALID_FIELD, type);
-  return v;
+  return uint(v, 0xffff, type);
 }
 
 function msgId(v: unknown, type: number): number {
@@ -70,7 +73,7 @@ function str(v: unknown, type: number): string {
   return v;
 }
 
-/** UTF-8 length of a string field, 611 when it has no UTF-8 form. */
+/** UTF-8 length of a string field; throws INVALID_UTF8 (611) when it has no UTF-8 form. */
 function textLength(s: string, type: number): number {
   const n = utf8Length(s);
   if (n < 0) throw codecError(E.INVALID_UTF8, type);
@@ -119,15 +122,14 @@ function frame(type: number, body: number): [Buffer, number] {
   return [buf, 4];
 }
 
-/** Buffer's own writers: the same as write(text, at, encoding) without the argument juggling. */
-interface Writers {
-  latin1Write(text: string, at: number): number;
+/** Buffer's own writer: the same as write(text, at, 'utf8') without the argument juggling. */
+interface Utf8Writer {
   utf8Write(text: string, at: number): number;
 }
 
-/** Writes validated text; ASCII (as many octets as characters) takes the cheap path. */
+/** Writes text already checked to have a UTF-8 form and measured with utf8Length(). */
 function writeText(buf: Buffer, text: string, at: number): void {
-  (buf as unknown as Writers).utf8Write(text, at);
+  (buf as unknown as Utf8Writer).utf8Write(text, at);
 }
 
 function put16(buf: Buffer, at: number, v: number): void {
@@ -167,11 +169,7 @@ function willTopic(p: Fields, type: number): Buffer {
 export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
   if (typeof packet !== 'object' || packet === null) throw codecError(E.INVALID_FIELD, -1);
   const p = packet as Fields;
-  const name = p.type;
-  const type =
-    typeof name === 'string' && Object.prototype.hasOwnProperty.call(MsgType, name)
-      ? MsgType[name as keyof typeof MsgType]
-      : -1;
+  const type = msgTypeOf(p.type);
   if (type < 0) throw codecError(E.RESERVED_TYPE, -1);
   switch (type) {
     case 0x00: {
@@ -216,7 +214,6 @@ export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
     case 0x1a:
       return willTopic(p, type);
     case 0x09:
-      return bytesOnly(type, bytes(p.willMsg, type));
     case 0x1c:
       return bytesOnly(type, bytes(p.willMsg, type));
     case 0x0a: {

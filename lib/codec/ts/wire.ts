@@ -1,4 +1,7 @@
-/** Wire constants shared by the TypeScript decoder and encoder. */
+/** Wire constants and helpers shared by the TypeScript decoder and encoder and the native wrapper. */
+import { ErrorCode } from '../../errors';
+import { codecError } from '../codec-error';
+import { MsgType, type PacketType } from '../packets';
 
 export const FLAG_DUP = 0x80;
 export const MASK_QOS = 0x60;
@@ -25,4 +28,16 @@ export function qosFromFlags(flags: number): number {
 /** Flags bits for a QoS value (-1 -> 0b11). */
 export function qosToFlags(qos: number): number {
   return ((qos === -1 ? 3 : qos) << 5) & MASK_QOS;
+}
+
+/** The message type octet for a packet's `type` field; -1 for anything else (inherited names included). */
+export function msgTypeOf(name: unknown): number {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(MsgType, name) ? MsgType[name as PacketType] : -1;
+}
+
+/** A datagram as a Buffer over the same memory; anything but a Uint8Array is INVALID_FIELD (615). */
+export function asBuffer(input: Uint8Array): Buffer {
+  if (Buffer.isBuffer(input)) return input;
+  if (!(input instanceof Uint8Array)) throw codecError(ErrorCode.INVALID_FIELD, -1);
+  return Buffer.from(input.buffer, input.byteOffset, input.byteLength);
 }
