@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { MqttSnGateway } from './gateway';
-import type { GatewayOptions, LogLevel } from './options';
+import { DEFAULT_PORT, type GatewayOptions, type LogLevel } from './options';
 
 const USAGE = `Usage: mqtt-sn-gateway [options]
 
@@ -105,8 +105,8 @@ export function parseArguments(argv: readonly string[]): GatewayOptions | undefi
   if (interval !== undefined) {
     const address = flags.get('--advertise-address') ?? options.advertise?.address ?? '255.255.255.255';
     const portFlag = flags.get('--advertise-port');
-    const port = portFlag !== undefined ? toInteger(portFlag, '--advertise-port') : (options.advertise?.port ?? options.port ?? 1884);
-    options.advertise = { interval: toInteger(interval, '--advertise'), address, port: port === 0 ? 1884 : port };
+    const port = portFlag !== undefined ? toInteger(portFlag, '--advertise-port') : (options.advertise?.port ?? options.port ?? DEFAULT_PORT);
+    options.advertise = { interval: toInteger(interval, '--advertise'), address, port: port === 0 ? DEFAULT_PORT : port };
   }
   return options;
 }

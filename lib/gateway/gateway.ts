@@ -7,7 +7,7 @@ import * as dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { decode, encode } from '../codec';
-import { TopicIdType, type Connect, type Packet, type PacketOf, type SessionQoS } from '../codec/packets';
+import { ReturnCode, TopicIdType, type Connect, type Packet, type PacketOf, type SessionQoS } from '../codec/packets';
 import { ErrorCode, MqttSnError } from '../errors';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
 import { resolveOptions, type GatewayOptions, type LogLevel, type ResolvedOptions } from './options';
@@ -208,10 +208,7 @@ export class MqttSnGateway extends EventEmitter {
   private onEnded(session: ClientSession, reason: EndReason): void {
     const event = this.clientEvent(session, reason);
     if (this.byClientId.get(session.clientId) === session) this.byClientId.delete(session.clientId);
-    if (this.byKey.get(session.key) === session) {
-      this.byKey.delete(session.key);
-      this.routes.delete(session.key);
-    }
+    this.forgetAddress(session);
     this.stats.clients = this.byClientId.size;
     if (!session.cleanSession && reason !== 'refused' && reason !== 'replaced') {
       this.persisted.delete(session.clientId);
@@ -312,7 +309,7 @@ export class MqttSnGateway extends EventEmitter {
     if (this.byClientId.size >= this.options.limits.clients) {
       this.stats.congestion++;
       this.log('warn', `client ${packet.clientId} refused: ${this.options.limits.clients} clients already`);
-      this.sendTo(route, { type: 'CONNACK', returnCode: 1 });
+      this.sendTo(route, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
       return;
     }
     const predefined = { ...this.options.predefined, ...(this.options.clientPredefined[packet.clientId] ?? {}) };
@@ -336,13 +333,17 @@ export class MqttSnGateway extends EventEmitter {
   private rebind(session: ClientSession, key: string, route: Route): void {
     const other = this.byKey.get(key);
     if (other && other !== session) other.terminate('replaced');
-    if (this.byKey.get(session.key) === session) {
-      this.byKey.delete(session.key);
-      this.routes.delete(session.key);
-    }
+    this.forgetAddress(session);
     session.key = key;
     this.byKey.set(key, session);
     this.routes.set(key, route);
+  }
+
+  /** Drops the address a session was reached at, unless another session holds it now. */
+  private forgetAddress(session: ClientSession): void {
+    if (this.byKey.get(session.key) !== session) return;
+    this.byKey.delete(session.key);
+    this.routes.delete(session.key);
   }
 
   /** QoS -1 (v1.2 §6.8): pre-defined ids (common to all clients) or short names only. */

@@ -45,6 +45,11 @@ export class MessageQueue {
     return this.items.shift();
   }
 
+  /** Puts messages taken out earlier back in front, beyond the limit if need be: they were accepted once. */
+  restore(messages: DownstreamMessage[]): void {
+    this.items.unshift(...messages);
+  }
+
   /** Removes every message for `topic` (its REGISTER was rejected). */
   removeTopic(topic: string): number {
     const before = this.items.length;

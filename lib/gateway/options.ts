@@ -39,7 +39,7 @@ export interface GatewayOptions {
   limits?: {
     /** Connected (and sleeping) clients. Default 10000. */
     clients?: number;
-    /** Registered topic ids per client. Default 1000. */
+    /** Registered topic ids, and subscriptions, per client. Default 1000. */
     topicsPerClient?: number;
     /** Messages queued per client (sleeping or awaiting acknowledgement). Default 100. */
     bufferedMessages?: number;

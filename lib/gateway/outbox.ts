@@ -183,9 +183,7 @@ export class Outbox {
     const pending = [...this.inFlight.values()].filter((e) => e.stage === 'publish').map((e) => e.message);
     for (const entry of this.inFlight.values()) this.host.timers.clear(entry.timer);
     this.inFlight.clear();
-    const rest: DownstreamMessage[] = [];
-    for (let m = this.queue.shift(); m; m = this.queue.shift()) rest.push(m);
-    for (const m of [...pending, ...rest]) this.queue.push(m);
+    this.queue.restore(pending);
   }
 
   /** The session ended: everything is dropped and every timer cleared. */

@@ -6,7 +6,7 @@
  * Pure protocol logic: packets come in through handle(), go out through the
  * host, the broker side is an UpstreamLink and time is the host's timers.
  */
-import { ReturnCode, TopicIdType, type Connect, type Packet, type PacketOf, type SessionQoS, type TopicIdTypeValue } from '../codec/packets';
+import { ReturnCode, TopicIdType, type Connect, type Packet, type PacketOf, type PacketType, type SessionQoS, type TopicIdTypeValue } from '../codec/packets';
 import type { DownstreamMessage } from './message-queue';
 import { supervisionMs, type PredefinedTopics } from './options';
 import { Outbox } from './outbox';
@@ -19,6 +19,11 @@ export type { EndReason, OpenParams, SessionHost, SessionTimers, UpstreamLink, U
 export type SessionState = 'connecting' | 'active' | 'asleep' | 'awake' | 'ended';
 
 const EMPTY = Buffer.alloc(0);
+
+/** Compares wills by value, to skip needless updates of the broker side. */
+function willKey(will: Will | undefined): string {
+  return JSON.stringify(will ?? null);
+}
 
 /** The raw 16-bit field a short topic name occupies. */
 function shortNameField(name: string): number {
@@ -96,10 +101,7 @@ export class ClientSession implements UpstreamSink {
     this.state = 'connecting';
     this.registry.clearNormal();
     this.outbox.reset();
-    if (packet.cleanSession) {
-      this.willTopic = undefined;
-      this.willPayload = EMPTY;
-    }
+    if (packet.cleanSession) this.clearWill();
     this.arm();
     if (packet.will) {
       this.willStep = 'topic';
@@ -112,6 +114,7 @@ export class ClientSession implements UpstreamSink {
 
   private openUpstream(): void {
     const will = this.will();
+    const willText = willKey(will);
     const finish = (error?: Error): void => {
       if (this.state === 'ended') return;
       if (error) {
@@ -126,7 +129,6 @@ export class ClientSession implements UpstreamSink {
       this.host.connected(this);
       this.outbox.pump();
     };
-    const willText = JSON.stringify(will ?? null);
     if (this.linkOpen) {
       if (willText === this.linkWill) finish();
       else this.link.setWill(will, finish);
@@ -150,56 +152,47 @@ export class ClientSession implements UpstreamSink {
     return this.willTopic ? { ...this.willTopic, payload: this.willPayload } : undefined;
   }
 
+  private clearWill(): void {
+    this.willTopic = undefined;
+    this.willPayload = EMPTY;
+  }
+
   // ---------------------------------------------------------------- inbound
 
-  /** A packet from the client (CONNECT excluded: the gateway routes it to connect()). */
+  /** What each packet from the client does (CONNECT excluded: the gateway routes it to connect()). */
+  private readonly handlers: { [T in PacketType]?: (packet: PacketOf<T>) => void } = {
+    WILLTOPIC: (packet) => this.onWillTopic(packet),
+    WILLMSG: (packet) => this.onWillMsg(packet),
+    REGISTER: (packet) => this.onRegister(packet),
+    REGACK: (packet) => this.outbox.onRegack(packet),
+    PUBLISH: (packet) => this.onPublish(packet),
+    PUBACK: (packet) => this.outbox.onPuback(packet),
+    PUBREC: (packet) => this.outbox.onPubrec(packet),
+    PUBREL: (packet) => this.onPubrel(packet),
+    PUBCOMP: (packet) => this.outbox.onPubcomp(packet),
+    SUBSCRIBE: (packet) => this.onSubscribe(packet),
+    UNSUBSCRIBE: (packet) => this.onUnsubscribe(packet),
+    PINGREQ: () => this.onPingreq(),
+    PINGRESP: () => undefined,
+    DISCONNECT: (packet) => this.onDisconnect(packet),
+    WILLTOPICUPD: (packet) => this.onWillTopicUpd(packet),
+    WILLMSGUPD: (packet) => this.onWillMsgUpd(packet),
+  };
+
+  /** A packet from the client. */
   handle(packet: Packet): void {
     if (this.state === 'ended') return;
     this.touch();
-    switch (packet.type) {
-      case 'WILLTOPIC':
-        return this.onWillTopic(packet);
-      case 'WILLMSG':
-        return this.onWillMsg(packet);
-      case 'REGISTER':
-        return this.onRegister(packet);
-      case 'REGACK':
-        return this.outbox.onRegack(packet);
-      case 'PUBLISH':
-        return this.onPublish(packet);
-      case 'PUBACK':
-        return this.outbox.onPuback(packet);
-      case 'PUBREC':
-        return this.outbox.onPubrec(packet);
-      case 'PUBCOMP':
-        return this.outbox.onPubcomp(packet);
-      case 'PUBREL':
-        return this.onPubrel(packet);
-      case 'SUBSCRIBE':
-        return this.onSubscribe(packet);
-      case 'UNSUBSCRIBE':
-        return this.onUnsubscribe(packet);
-      case 'PINGREQ':
-        return this.onPingreq();
-      case 'PINGRESP':
-        return;
-      case 'DISCONNECT':
-        return this.onDisconnect(packet);
-      case 'WILLTOPICUPD':
-        return this.onWillTopicUpd(packet);
-      case 'WILLMSGUPD':
-        return this.onWillMsgUpd(packet);
-      default:
-        this.host.log('debug', `client ${this.clientId}: ignored ${packet.type}`);
-    }
+    const handler = this.handlers[packet.type] as ((packet: Packet) => void) | undefined;
+    if (handler) handler(packet);
+    else this.host.log('debug', `client ${this.clientId}: ignored ${packet.type}`);
   }
 
   private onWillTopic(packet: PacketOf<'WILLTOPIC'>): void {
     // In step 'message' this is a repeat (our WILLMSGREQ was lost): ask again.
     if (this.willStep === 'none') return;
     if (packet.willTopic === '') {
-      this.willTopic = undefined;
-      this.willPayload = EMPTY;
+      this.clearWill();
       this.willStep = 'none';
       this.openUpstream();
       return;
@@ -231,12 +224,15 @@ export class ClientSession implements UpstreamSink {
     const answer = (topicId: number, returnCode: number): void =>
       this.send({ type: 'REGACK', topicId, msgId: packet.msgId, returnCode });
     if (!isValidTopicName(packet.topicName)) return answer(0, ReturnCode.NOT_SUPPORTED);
-    const id = this.registry.register(packet.topicName);
-    if (id === undefined) {
-      this.host.stats.congestion++;
-      return answer(0, ReturnCode.CONGESTION);
-    }
-    answer(id, ReturnCode.ACCEPTED);
+    const id = this.topicIdFor(packet.topicName);
+    answer(id ?? 0, id === undefined ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED);
+  }
+
+  /** A normal topic id for `name`; undefined (counted as congestion) when the client has its limit. */
+  private topicIdFor(name: string): number | undefined {
+    const id = this.registry.register(name);
+    if (id === undefined) this.host.stats.congestion++;
+    return id;
   }
 
   /** The client refused a topic: an exact subscription counts as unsubscribed, a wildcard stays. */
@@ -271,10 +267,7 @@ export class ClientSession implements UpstreamSink {
     }
     if (qos === 1) {
       if (this.pendingQos1.has(packet.msgId)) return; // a DUP of one the broker has not confirmed yet
-      if (this.upstreamInFlight() >= this.host.options.limits.maxInFlight) {
-        stats.congestion++;
-        return ack(ReturnCode.CONGESTION);
-      }
+      if (this.upstreamFull()) return ack(ReturnCode.CONGESTION);
       this.pendingQos1.add(packet.msgId);
       stats.publishedUpstream++;
       this.link.publish(message, (error) => {
@@ -286,10 +279,7 @@ export class ClientSession implements UpstreamSink {
     const known = this.qos2In.get(packet.msgId);
     if (known === 'received') return this.send({ type: 'PUBREC', msgId: packet.msgId });
     if (known === 'pending') return;
-    if (this.upstreamInFlight() >= this.host.options.limits.maxInFlight) {
-      stats.congestion++;
-      return ack(ReturnCode.CONGESTION);
-    }
+    if (this.upstreamFull()) return ack(ReturnCode.CONGESTION);
     this.qos2In.set(packet.msgId, 'pending');
     stats.publishedUpstream++;
     this.link.publish(message, (error) => {
@@ -303,10 +293,13 @@ export class ClientSession implements UpstreamSink {
     });
   }
 
-  private upstreamInFlight(): number {
+  /** Whether maxInFlight client publishes already wait for the broker (counted as congestion). */
+  private upstreamFull(): boolean {
     let pending = this.pendingQos1.size;
     for (const stage of this.qos2In.values()) if (stage === 'pending') pending++;
-    return pending;
+    if (pending < this.host.options.limits.maxInFlight) return false;
+    this.host.stats.congestion++;
+    return true;
   }
 
   private onPubrel(packet: PacketOf<'PUBREL'>): void {
@@ -322,13 +315,15 @@ export class ClientSession implements UpstreamSink {
     const predefinedId = packet.topicIdType === TopicIdType.PREDEFINED ? (packet.topicId as number) : 0;
     if (filter === undefined) return answer(0, predefinedId, ReturnCode.INVALID_TOPIC_ID);
     if (!isValidFilter(filter)) return answer(0, 0, ReturnCode.NOT_SUPPORTED);
+    // Wildcard filters take no topic id: the same limit bounds how many a client holds.
+    if (!this.subscriptions.has(filter) && this.subscriptions.size + this.subscribing >= this.host.options.limits.topicsPerClient) {
+      this.host.stats.congestion++;
+      return answer(0, 0, ReturnCode.CONGESTION);
+    }
     let topicId = predefinedId;
     if (packet.topicIdType === TopicIdType.NORMAL && !isWildcard(filter)) {
-      const id = this.registry.register(filter);
-      if (id === undefined) {
-        this.host.stats.congestion++;
-        return answer(0, 0, ReturnCode.CONGESTION);
-      }
+      const id = this.topicIdFor(filter);
+      if (id === undefined) return answer(0, 0, ReturnCode.CONGESTION);
       topicId = id;
     }
     this.subscribing++;
@@ -379,36 +374,29 @@ export class ClientSession implements UpstreamSink {
   }
 
   private onWillTopicUpd(packet: PacketOf<'WILLTOPICUPD'>): void {
-    if (packet.willTopic !== '' && !isValidTopicName(packet.willTopic)) {
+    if (packet.willTopic === '') {
+      this.clearWill();
+    } else if (isValidTopicName(packet.willTopic)) {
+      this.willTopic = { topic: packet.willTopic, qos: packet.qos, retain: packet.retain };
+    } else {
       this.send({ type: 'WILLTOPICRESP', returnCode: ReturnCode.NOT_SUPPORTED });
       return;
     }
-    if (packet.willTopic === '') {
-      this.willTopic = undefined;
-      this.willPayload = EMPTY;
-    } else {
-      this.willTopic = { topic: packet.willTopic, qos: packet.qos, retain: packet.retain };
-    }
-    this.updateWill((error) => {
-      if (this.state !== 'ended') {
-        this.send({ type: 'WILLTOPICRESP', returnCode: error ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED });
-      }
-    });
+    this.updateWill('WILLTOPICRESP');
   }
 
   private onWillMsgUpd(packet: PacketOf<'WILLMSGUPD'>): void {
     this.willPayload = packet.willMsg;
-    this.updateWill((error) => {
-      if (this.state !== 'ended') {
-        this.send({ type: 'WILLMSGRESP', returnCode: error ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED });
-      }
-    });
+    this.updateWill('WILLMSGRESP');
   }
 
-  private updateWill(done: (error?: Error) => void): void {
+  /** Hands the changed will to the broker side, then answers with `response`. */
+  private updateWill(response: 'WILLTOPICRESP' | 'WILLMSGRESP'): void {
     const will = this.will();
-    this.linkWill = JSON.stringify(will ?? null);
-    this.link.setWill(will, done);
+    this.linkWill = willKey(will);
+    this.link.setWill(will, (error) => {
+      if (this.state !== 'ended') this.send({ type: response, returnCode: error ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED });
+    });
   }
 
   // ---------------------------------------------------------------- outbound

@@ -23,6 +23,24 @@ type Log = (level: LogLevel, message: string) => void;
 const CLOSE_GRACE_MS = 2000;
 
 /**
+ * Ends `client`, dropping it after CLOSE_GRACE_MS: a graceful end waits for
+ * every unacknowledged publish, which a stalled broker may never acknowledge.
+ */
+function endWithinGrace(client: mqtt.MqttClient, force: boolean): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      // end(true) is ignored once an end is under way: close the socket itself.
+      client.stream.destroy();
+      resolve();
+    }, CLOSE_GRACE_MS);
+    client.end(force, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
  * Connections being closed: stop() waits for them, and a new connection for
  * the same client id waits too, so that the broker never sees it take over a
  * connection that is still open (a takeover could publish the old will).
@@ -32,16 +50,7 @@ export class CloseTracker {
   private readonly byClientId = new Map<string, Promise<void>>();
 
   track(client: mqtt.MqttClient, force: boolean, clientId?: string): void {
-    const done = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        client.end(true);
-        resolve();
-      }, CLOSE_GRACE_MS);
-      client.end(force, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    const done = endWithinGrace(client, force);
     this.pending.add(done);
     if (clientId !== undefined) this.byClientId.set(clientId, done);
     void done.then(() => {
@@ -295,10 +304,10 @@ export class SharedConnection {
     const client = this.client;
     this.client = undefined;
     this.filters.clear();
-    if (!client) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      client.end(false, () => resolve());
-    });
+    this.unsent.length = 0;
+    this.unanswered.clear();
+    this.retainedFor = undefined;
+    return client ? endWithinGrace(client, false) : Promise.resolve();
   }
 
   publish(message: DownstreamMessage, done: (error?: Error) => void): void {
@@ -316,8 +325,12 @@ export class SharedConnection {
     }
     entry.links.set(link, qos);
     const wanted = Math.max(...entry.links.values()) as SessionQoS;
-    this.unsent.push({ link, filter });
+    const request = { link, filter };
+    this.unsent.push(request);
     client.subscribe(subscription(filter, wanted), (error, granted) => {
+      // Failed before it was written: nothing will take it off the list.
+      const index = this.unsent.indexOf(request);
+      if (index >= 0) this.unsent.splice(index, 1);
       const code = error || !granted || granted.length === 0 ? 128 : granted[0].qos;
       const current = this.filters.get(filter);
       if (code > 2) {

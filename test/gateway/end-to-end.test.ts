@@ -253,6 +253,7 @@ for (const kind of BROKER_KINDS) {
         const back = await c.next('PUBLISH');
         assert.deepStrictEqual([back.topicIdType, back.topicId, back.payload.toString()], [2, short, 'via-short']);
         await other.unsubscribe(short);
+        await other.close();
       });
 
       it('accepts QoS -1 from an address that never connected (pre-defined id and short name)', async () => {
@@ -265,6 +266,7 @@ for (const kind of BROKER_KINDS) {
         c.send({ type: 'PUBLISH', dup: false, qos: -1, retain: false, topicIdType: 2, topicId: short, msgId: 0, payload: Buffer.from('m2') });
         assert.strictEqual((await other.next(short)).payload.toString(), 'm2');
         await other.unsubscribe(short);
+        await other.close();
         assert.ok(await c.silent('DISCONNECT', 200), 'QoS -1 must not be answered');
       });
 

@@ -23,6 +23,31 @@ async function listener(options: { multicast?: string } = {}): Promise<{ socket:
   return { socket, port: socket.address().port, packets };
 }
 
+/** A real broker that holds every publish until the test releases it. */
+async function stallingBroker(): Promise<{ url: string; held: Array<() => void>; connections: () => number; close: () => Promise<void> }> {
+  const { Aedes } = await import('aedes');
+  const held: Array<() => void> = [];
+  const aedes = await Aedes.createBroker({ authorizePublish: (_client, _packet, callback) => held.push(() => callback(null)) });
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    aedes.handle(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    held,
+    connections: () => sockets.size,
+    async close() {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!condition()) {
@@ -216,6 +241,20 @@ describe('gateway', function () {
     assert.strictEqual(suback.returnCode, 1);
     // Registered ids keep working.
     assert.strictEqual(await c.register('t/1', 5), 1);
+    // Wildcard filters take no id, and the same limit bounds how many a client holds.
+    const other = await client(gateway);
+    await other.connect('many-filters');
+    const subscribe = (msgId: number, filter: string) =>
+      other.request({ type: 'SUBSCRIBE', dup: false, qos: 0, topicIdType: 0, msgId, topicId: filter }, 'SUBACK');
+    assert.strictEqual((await subscribe(1, 'w/+/a')).returnCode, 0);
+    assert.strictEqual((await subscribe(2, 'w/#')).returnCode, 0);
+    assert.deepStrictEqual(
+      [(await subscribe(3, 'w/+/b')).returnCode, (await subscribe(4, 'w/+/a')).returnCode],
+      [1, 0],
+      'a third filter is refused, a held one may be subscribed again',
+    );
+    await other.request({ type: 'UNSUBSCRIBE', topicIdType: 0, msgId: 5, topicId: 'w/#' }, 'UNSUBACK');
+    assert.strictEqual((await subscribe(6, 'w/+/b')).returnCode, 0);
   });
 
   it('bounds the buffer of a sleeping client: QoS 0 dropped and counted, QoS 1 kept', async () => {
@@ -246,7 +285,8 @@ describe('gateway', function () {
   });
 
   it('keeps at most maxInFlight QoS 1 messages unacknowledged towards a client', async () => {
-    const gateway = await startGateway({ limits: { maxInFlight: 1 } });
+    // Retransmission out of the way: any second PUBLISH in the window below is a new message.
+    const gateway = await startGateway({ limits: { maxInFlight: 1 }, retry: { interval: 5000, count: 1 } });
     const inbox = await MqttInbox.connect(gateway.brokerUrl);
     try {
       const c = await client(gateway);
@@ -255,7 +295,8 @@ describe('gateway', function () {
       await inbox.publish('window', 'first', 1);
       await inbox.publish('window', 'second', 1);
       const first = await c.next('PUBLISH');
-      assert.ok(await c.silent('PUBLISH', 150), 'second PUBLISH before the first was acknowledged');
+      assert.ok(await c.silent('PUBLISH', 500), 'second PUBLISH before the first was acknowledged');
+      assert.strictEqual(gateway.stats.deliveredDownstream, 1);
       c.send({ type: 'PUBACK', topicId: suback.topicId, msgId: first.msgId, returnCode: 0 });
       assert.strictEqual((await c.next('PUBLISH')).payload.toString(), 'second');
     } finally {
@@ -300,15 +341,10 @@ describe('gateway', function () {
   });
 
   it('answers PUBACK congestion while a client has maxInFlight publishes waiting for the broker', async () => {
-    // A real broker that holds publishes until the test lets them through.
-    const { Aedes } = await import('aedes');
-    const held: Array<() => void> = [];
-    const aedes = await Aedes.createBroker({ authorizePublish: (_client, _packet, callback) => held.push(() => callback(null)) });
-    const server = net.createServer((socket) => aedes.handle(socket));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const broker = await stallingBroker();
+    const { held } = broker;
     try {
-      const { port } = server.address() as net.AddressInfo;
-      const gateway = await startGateway({ broker: `mqtt://127.0.0.1:${port}`, limits: { maxInFlight: 1 } });
+      const gateway = await startGateway({ broker: broker.url, limits: { maxInFlight: 1 } });
       const c = await client(gateway);
       await c.connect('impatient');
       const topicId = await c.register('slow/broker');
@@ -324,10 +360,31 @@ describe('gateway', function () {
       assert.deepStrictEqual([accepted.msgId, accepted.returnCode], [1, 0]);
       await gateway.stop();
     } finally {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await broker.close();
     }
   });
+
+  for (const mode of ['transparent', 'aggregating'] as const) {
+    it(`stops in ${mode} mode while the broker never acknowledges a publish`, async () => {
+      const broker = await stallingBroker();
+      try {
+        const gateway = await startGateway({ broker: broker.url, mode });
+        const c = await client(gateway);
+        await c.connect(`stalled-${mode}`);
+        const topicId = await c.register('stalled');
+        c.send({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 0, topicId, msgId: 1, payload: Buffer.from('x') });
+        await until(() => broker.held.length === 1);
+        // A graceful MQTT end waits for the PUBACK forever; stop() drops the connection after a grace period.
+        let stopped = false;
+        const stopping = gateway.stop().then(() => (stopped = true));
+        await until(() => stopped, 6000);
+        await stopping;
+        await until(() => broker.connections() === 0, 2000);
+      } finally {
+        await broker.close();
+      }
+    });
+  }
 
   it('serves its embedded broker on a chosen port', async () => {
     const port = await freeTcpPort();

@@ -6,7 +6,7 @@
  */
 import * as assert from 'node:assert';
 import type { Packet } from '../../lib/codec/packets';
-import { resolveOptions } from '../../lib/gateway/options';
+import { resolveOptions, type GatewayOptions } from '../../lib/gateway/options';
 import type { EndReason, SessionHost, SessionTimers, UpstreamLink, Will } from '../../lib/gateway/ports';
 import { ClientSession } from '../../lib/gateway/session';
 import { createStats } from '../../lib/gateway/stats';
@@ -45,14 +45,14 @@ class ManualClock implements SessionTimers {
   }
 }
 
-function setup(): { clock: ManualClock; sent: Packet[]; ended: EndReason[]; wills: Array<Will | undefined>; session: ClientSession } {
+function setup(options: GatewayOptions = {}): { clock: ManualClock; sent: Packet[]; ended: EndReason[]; wills: Array<Will | undefined>; session: ClientSession } {
   const clock = new ManualClock();
   const sent: Packet[] = [];
   const ended: EndReason[] = [];
   const wills: Array<Will | undefined> = [];
   let will: Will | undefined;
   const host: SessionHost<ClientSession> = {
-    options: resolveOptions({}),
+    options: resolveOptions(options),
     timers: clock,
     stats: createStats(),
     send: (_session, packet) => sent.push(packet),
@@ -118,6 +118,26 @@ describe('gateway session supervision', () => {
     clock.advance(1);
     assert.deepStrictEqual(ended, ['lost']);
     assert.deepStrictEqual(wills, [{ topic: 'w', qos: 1, retain: false, payload: Buffer.from('bye') }]);
+  });
+
+  it('keeps every unacknowledged message when a client with a full queue falls asleep', () => {
+    const { sent, session } = setup({ limits: { bufferedMessages: 2, maxInFlight: 1 } });
+    session.connect({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'c' });
+    session.handle({ type: 'SUBSCRIBE', dup: false, qos: 1, topicIdType: 0, msgId: 1, topicId: 't' });
+    for (const text of ['1', '2', '3']) session.deliver({ topic: 't', payload: Buffer.from(text), qos: 1, retain: false });
+    assert.strictEqual(session.queued, 2, 'one in flight, two queued');
+    session.handle({ type: 'DISCONNECT', duration: 60 });
+    assert.strictEqual(session.queued, 3, 'the message in flight went back in front of a full queue');
+    sent.length = 0;
+    session.handle({ type: 'PINGREQ', clientId: 'c' });
+    const delivered: string[] = [];
+    let packet = sent.shift();
+    for (; packet?.type === 'PUBLISH'; packet = sent.shift()) {
+      delivered.push(packet.payload.toString());
+      session.handle({ type: 'PUBACK', topicId: packet.topicId as number, msgId: packet.msgId, returnCode: 0 });
+    }
+    assert.deepStrictEqual(delivered, ['1', '2', '3']);
+    assert.deepStrictEqual([packet, ...sent], [{ type: 'PINGRESP' }], 'PINGRESP after the last message');
   });
 
   it('does not supervise a keep-alive of 0', () => {

@@ -49,7 +49,6 @@ export class MqttInbox {
 
   async unsubscribe(filter: string): Promise<void> {
     await this.client.unsubscribeAsync(filter);
-    this.client.removeListener('message', this.listener);
   }
 
   async publish(topic: string, payload: string | Buffer, qos: 0 | 1 | 2 = 0, retain = false): Promise<void> {
