@@ -42,10 +42,11 @@ function integer(value: unknown, fallback: number, min: number, max: number): nu
   return Number.isInteger(n) && n >= min && n <= max ? n : fallback;
 }
 
-function flag(value: unknown, fallback: boolean): boolean {
+/** true / false, or their strings as the editor stores them; undefined for anything else. */
+export function parseFlag(value: unknown): boolean | undefined {
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
-  return fallback;
+  return undefined;
 }
 
 /** Client ids are at most 23 bytes: 'nodered-' and 12 hex digits fit. */
@@ -76,27 +77,29 @@ export function registerBrokerNode(RED: NodeAPI): void {
       node.error(RED._('mqtt-sn.errors.invalid-predefined-config', { error: (err as Error).message }));
       predefined = new PredefinedTopics();
     }
-    const cleanSession = flag(def.cleansession, true);
+    let cleanSession = parseFlag(def.cleansession) ?? true;
     let clientId = (def.clientid ?? '').trim();
     if (clientId === '') {
+      // As the core node: a generated id cannot resume a session.
       if (!cleanSession) node.warn(RED._('mqtt-sn.errors.nonclean-missingclientid'));
       clientId = generatedClientId();
+      cleanSession = true;
     }
     const willTopic = (def.willTopic ?? '').trim();
     node.connection = new GatewayConnection(
       {
         host: (def.host ?? '').trim() || '127.0.0.1',
         port: integer(def.port, 1884, 1, 65535),
-        discover: flag(def.discover, false) ? { radius: integer(def.radius, 0, 0, 255) } : undefined,
+        discover: parseFlag(def.discover) ? { radius: integer(def.radius, 0, 0, 255) } : undefined,
         clientId,
-        cleanSession: cleanSession || (def.clientid ?? '').trim() === '',
+        cleanSession,
         keepAlive: integer(def.keepalive, 60, 0, 65535),
         will: willTopic
           ? {
               topic: willTopic,
               message: def.willPayload ?? '',
               qos: integer(def.willQos, 0, 0, 2) as 0 | 1 | 2,
-              retain: flag(def.willRetain, false),
+              retain: parseFlag(def.willRetain) ?? false,
             }
           : undefined,
         maxInFlight: integer(def.maxInFlight, 1, 1, 65535),
@@ -122,11 +125,34 @@ export function registerBrokerNode(RED: NodeAPI): void {
 }
 
 /** The config node a user node selected, or undefined (after logging why). */
-export function brokerOf(RED: NodeAPI, node: Node, brokerId: string | undefined): BrokerNode | undefined {
+function brokerOf(RED: NodeAPI, node: Node, brokerId: string | undefined): BrokerNode | undefined {
   const broker = brokerId ? (RED.nodes.getNode(brokerId) as BrokerNode | null) : null;
   if (!broker || !broker.connection) {
     node.error(RED._('mqtt-sn.errors.missing-config'));
     return undefined;
   }
   return broker;
+}
+
+/**
+ * Makes `node` a user of its config node's connection, as every node but the
+ * gateway is: it shows the link state, and on close it runs `release` (if
+ * given) and leaves, within CLOSE_LIMIT_MS. Undefined when the config node is
+ * missing (logged).
+ */
+export function joinConnection(
+  RED: NodeAPI,
+  node: UserNode,
+  brokerId: string | undefined,
+  release?: (conn: GatewayConnection, removed: boolean) => Promise<unknown>,
+): GatewayConnection | undefined {
+  const conn = brokerOf(RED, node, brokerId)?.connection;
+  if (!conn) return undefined;
+  conn.register(node);
+  node.on('close', (removed, done) => {
+    // Leaves even when releasing fails, so a last user's leaving still stops the client.
+    const released = release ? release(conn, removed).catch(() => undefined) : Promise.resolve();
+    void bounded(released.then(() => conn.deregister(node, removed))).then(() => done());
+  });
+  return conn;
 }

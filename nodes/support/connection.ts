@@ -87,6 +87,8 @@ export class GatewayConnection {
   private readonly topicNames = new Map<number, string>();
   /** Names we publish to → their registered ids (for this session). */
   private readonly registered = new Map<string, number>();
+  /** REGISTERs under way: a burst of publishes to a new name sends one. */
+  private readonly registering = new Map<string, Promise<number>>();
   /** Client calls run one at a time: MQTT-SN allows one message in flight by default. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly backoff: Backoff;
@@ -111,6 +113,11 @@ export class GatewayConnection {
 
   get connected(): boolean {
     return this.state === 'connected';
+  }
+
+  /** Connected, asleep or awake: the gateway holds a session for us. */
+  private get hasSession(): boolean {
+    return this.state === 'connected' || this.state === 'asleep' || this.state === 'awake';
   }
 
   /** The gateway's address as users read it in logs. */
@@ -188,6 +195,7 @@ export class GatewayConnection {
   private async restore(): Promise<void> {
     const names = [...this.registered.keys()];
     this.registered.clear();
+    this.registering.clear();
     // Queued at once, so that they go out before anything users send next.
     const resubscribed = [...this.subscriptions.values()].map((sub) =>
       this.subscribeOnGateway(sub).catch((err: Error) => {
@@ -255,13 +263,14 @@ export class GatewayConnection {
     this.closed = true;
     this.clearReconnect();
     const client = this.client;
-    if (client && (this.state === 'connected' || this.state === 'asleep' || this.state === 'awake')) {
+    if (client && this.hasSession) {
       await withDeadline(client.disconnect(), 2000, 'disconnect').catch(() => undefined);
     }
     this.disposeClient();
     this.datagramClient?.close();
     this.datagramClient = undefined;
     this.registered.clear();
+    this.registering.clear();
     this.setState('disconnected');
   }
 
@@ -272,7 +281,7 @@ export class GatewayConnection {
   async connectByRequest(): Promise<void> {
     this.held = false;
     this.closed = false;
-    if (this.state === 'connected' || this.state === 'asleep' || this.state === 'awake') return;
+    if (this.hasSession) return;
     // An attempt under way (or one a stop() abandoned) settles first; then try once more if needed.
     if (this.connecting) await this.connecting;
     if (!this.connected) await this.connect();
@@ -300,16 +309,12 @@ export class GatewayConnection {
    * to the configured timeout, as the core MQTT nodes hold messages while
    * reconnecting; asleep, stopped or disconnected on request, it rejects at once.
    */
-  private whenActive(what: string): Promise<void> {
-    if (this.state === 'connected' || this.state === 'asleep' || this.state === 'awake' || this.closed || this.held) {
-      try {
-        this.requireActive(what);
-        return Promise.resolve();
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
+  private async whenActive(what: string): Promise<void> {
+    if (this.hasSession || this.closed || this.held) {
+      this.requireActive(what);
+      return;
     }
-    return new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       const finish = (err?: Error) => {
         clearTimeout(timer);
         this.stateWatchers.delete(watch);
@@ -377,10 +382,19 @@ export class GatewayConnection {
     this.requireActive('register');
     const known = this.registered.get(name);
     if (known !== undefined) return known;
-    const id = await this.enqueue('register', (client) => client.registerTopic(name));
-    this.registered.set(name, id);
-    this.topicNames.set(id, name);
-    return id;
+    const pending = this.registering.get(name);
+    if (pending) return pending;
+    const registration = this.enqueue('register', (client) => client.registerTopic(name))
+      .then((id) => {
+        this.registered.set(name, id);
+        this.topicNames.set(id, name);
+        return id;
+      })
+      .finally(() => {
+        if (this.registering.get(name) === registration) this.registering.delete(name);
+      });
+    this.registering.set(name, registration);
+    return registration;
   }
 
   // ---- publish -----------------------------------------------------------------
@@ -503,7 +517,7 @@ export class GatewayConnection {
 
   /** DISCONNECT with a duration: the gateway buffers messages until we wake or retrieve. */
   async sleep(seconds: number): Promise<void> {
-    if (this.state !== 'connected' && this.state !== 'asleep' && this.state !== 'awake') this.requireActive('sleep');
+    if (!this.hasSession) this.requireActive('sleep');
     await this.enqueue('sleep', (client) => client.startSleep(seconds));
     this.setState('asleep');
   }

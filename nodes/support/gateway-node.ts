@@ -5,6 +5,7 @@
 import { MqttSnGateway } from '../../lib';
 import { bounded } from './broker-node';
 import type { Node, NodeAPI, NodeDef } from './red';
+import { statusOf } from './status';
 import { PredefinedTopics } from './topics';
 
 export interface GatewayDef extends NodeDef {
@@ -22,7 +23,11 @@ export function registerGatewayNode(RED: NodeAPI): void {
   }
 
   function setup(node: Node, def: GatewayDef): void {
-    let gateway: MqttSnGateway | undefined;
+    const fail = (err: Error) => {
+      node.status(statusOf('error'));
+      node.error(RED._('mqtt-sn.errors.gateway-failed', { error: err.message }));
+    };
+    let gateway: MqttSnGateway;
     try {
       const port = Number(def.port);
       gateway = new MqttSnGateway({
@@ -33,27 +38,19 @@ export function registerGatewayNode(RED: NodeAPI): void {
         predefined: PredefinedTopics.parse(def.predefined).toObject(),
       });
     } catch (err) {
-      node.status({ fill: 'red', shape: 'dot', text: 'node-red:common.status.error' });
-      node.error(RED._('mqtt-sn.errors.gateway-failed', { error: (err as Error).message }));
+      fail(err as Error);
+      return;
     }
-    const started = gateway
-      ? gateway.start().then(
-          () => {
-            const address = gateway?.address();
-            node.status({ fill: 'green', shape: 'dot', text: address ? `${address.address}:${address.port}` : 'mqtt-sn.status.listening' });
-            node.log(RED._('mqtt-sn.state.gateway-listening', { address: address ? `${address.address}:${address.port}` : '' }));
-          },
-          (err: Error) => {
-            node.status({ fill: 'red', shape: 'dot', text: 'node-red:common.status.error' });
-            node.error(RED._('mqtt-sn.errors.gateway-failed', { error: err.message }));
-          },
-        )
-      : Promise.resolve();
-    if (gateway) node.status({ fill: 'yellow', shape: 'ring', text: 'mqtt-sn.status.starting' });
+    node.status(statusOf('connecting', 'mqtt-sn.status.starting'));
+    const started = gateway.start().then(() => {
+      const { address, port } = gateway.address();
+      node.status(statusOf('connected', `${address}:${port}`));
+      node.log(RED._('mqtt-sn.state.gateway-listening', { address: `${address}:${port}` }));
+    }, fail);
 
     node.on('close', (_removed, done) => {
-      const stop = started.then(() => gateway?.stop());
-      void bounded(stop).then(() => {
+      // A gateway still starting is stopped once it has started (or failed to).
+      void bounded(started.then(() => gateway.stop())).then(() => {
         node.status({});
         done();
       });

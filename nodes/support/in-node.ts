@@ -3,7 +3,7 @@
  * id, and sends what arrives. With an input ("dynamic"), msg.action
  * subscribe / unsubscribe / getSubscriptions manages the subscriptions.
  */
-import { brokerOf, bounded, type UserNode } from './broker-node';
+import { joinConnection, type UserNode } from './broker-node';
 import type { InboundMessage, SessionQoS, SubscriptionSpec } from './connection';
 import { handleLinkAction, isLinkAction } from './link-actions';
 import { fromWire, parseFormat, type PayloadFormat } from './payload';
@@ -45,9 +45,11 @@ export function registerInNode(RED: NodeAPI): void {
   }
 
   function setup(node: UserNode, def: InDef): void {
-    const broker = brokerOf(RED, node, def.broker);
-    if (!broker) return;
-    const conn = broker.connection;
+    // On close a removed node unsubscribes; a restarting one keeps a persistent session's subscriptions on the gateway.
+    const conn = joinConnection(RED, node, def.broker, (c, removed) =>
+      Promise.all(c.subscriptionsOf(node.id).map((sub) => c.unsubscribe(node.id, sub, removed))),
+    );
+    if (!conn) return;
     const isDynamic = Number(def.inputs) === 1;
     const datatype = parseFormat(def.datatype) ?? 'auto';
     const dynamicSubs = new Map<string, DynamicSubscription>();
@@ -76,8 +78,6 @@ export function registerInNode(RED: NodeAPI): void {
       node.status(statusOf('error', err.message));
       node.error(RED._('mqtt-sn.errors.subscribe-failed', { error: err.message }));
     };
-
-    conn.register(node);
 
     if (!isDynamic) {
       const kind = parseKind(def.topicType) ?? 'normal';
@@ -147,14 +147,6 @@ export function registerInNode(RED: NodeAPI): void {
         },
         (err: Error) => done(err),
       );
-    });
-
-    node.on('close', (removed, done) => {
-      const subs = conn.subscriptionsOf(node.id);
-      const work = Promise.all(subs.map((sub) => conn.unsubscribe(node.id, sub, removed))).then(() =>
-        conn.deregister(node, removed),
-      );
-      void bounded(work).then(() => done());
     });
   }
   RED.nodes.registerType('mqtt-sn in', MqttSnInNode);

@@ -3,7 +3,7 @@
  * done() follows the gateway's acknowledgement; done(err) reaches a Catch
  * node when the gateway rejects the message or does not answer.
  */
-import { brokerOf, bounded, type UserNode } from './broker-node';
+import { joinConnection, parseFlag, type UserNode } from './broker-node';
 import type { GatewayConnection } from './connection';
 import { handleLinkAction, isLinkAction } from './link-actions';
 import { toWire } from './payload';
@@ -27,12 +27,6 @@ function parseQos(value: unknown): PublishQoS | undefined {
   return n === -1 || n === 0 || n === 1 || n === 2 ? n : undefined;
 }
 
-function parseRetain(value: unknown): boolean | undefined {
-  if (value === true || value === 'true') return true;
-  if (value === false || value === 'false') return false;
-  return undefined;
-}
-
 /** Checks the form of a topic before anything is sent. */
 function isValidTopic(conn: GatewayConnection, topic: string, kind: TopicKind): boolean {
   if (kind === 'short') return isValidShortTopic(topic);
@@ -54,16 +48,13 @@ export function registerOutNode(RED: NodeAPI): void {
   }
 
   function setup(node: UserNode, def: OutDef): void {
-    const broker = brokerOf(RED, node, def.broker);
-    if (!broker) return;
-    const conn = broker.connection;
+    const conn = joinConnection(RED, node, def.broker);
+    if (!conn) return;
     const nodeTopic = (def.topic ?? '').trim();
     const nodeKind = parseKind(def.topicType) ?? 'normal';
     const nodeQos = parseQos(def.qos);
-    const nodeRetain = parseRetain(def.retain);
+    const nodeRetain = parseFlag(def.retain);
     let showingError = false;
-
-    conn.register(node);
 
     node.on('input', (msg: NodeMessage, _send, done) => {
       // As the core out node: a message with an action controls the connection and publishes nothing.
@@ -81,7 +72,7 @@ export function registerOutNode(RED: NodeAPI): void {
       // msg.topic is read as msg.topicIdType says, else as the node's topic type.
       const kind = nodeTopic ? nodeKind : (parseKind(msg.topicIdType ?? msg.topicType) ?? nodeKind);
       const qos = nodeQos ?? parseQos(msg.qos) ?? 0;
-      const retain = nodeRetain ?? parseRetain(msg.retain) ?? false;
+      const retain = nodeRetain ?? parseFlag(msg.retain) ?? false;
       if (typeof rawTopic !== 'string' || !isValidTopic(conn, rawTopic, kind)) {
         done(new Error(RED._('mqtt-sn.errors.invalid-topic')));
         return;
@@ -100,10 +91,6 @@ export function registerOutNode(RED: NodeAPI): void {
           done(err);
         },
       );
-    });
-
-    node.on('close', (removed, done) => {
-      void bounded(conn.deregister(node, removed)).then(() => done());
     });
   }
   RED.nodes.registerType('mqtt-sn out', MqttSnOutNode);

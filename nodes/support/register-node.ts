@@ -1,6 +1,6 @@
 /** `mqtt-sn register`: msg.topic (a name) in, msg.topicId from the gateway out. */
 import { TopicIdType } from '../../lib';
-import { brokerOf, bounded, type UserNode } from './broker-node';
+import { joinConnection, type UserNode } from './broker-node';
 import type { NodeAPI, NodeDef } from './red';
 import { isValidPublishTopic } from './topics';
 
@@ -16,12 +16,9 @@ export function registerRegisterNode(RED: NodeAPI): void {
   }
 
   function setup(node: UserNode, def: RegisterDef): void {
-    const broker = brokerOf(RED, node, def.broker);
-    if (!broker) return;
-    const conn = broker.connection;
+    const conn = joinConnection(RED, node, def.broker);
+    if (!conn) return;
     const nodeTopic = (def.topic ?? '').trim();
-
-    conn.register(node);
 
     node.on('input', (msg, send, done) => {
       const topic = nodeTopic || msg.topic;
@@ -39,10 +36,6 @@ export function registerRegisterNode(RED: NodeAPI): void {
         },
         (err: Error) => done(err),
       );
-    });
-
-    node.on('close', (removed, done) => {
-      void bounded(conn.deregister(node, removed)).then(() => done());
     });
   }
   RED.nodes.registerType('mqtt-sn register', MqttSnRegisterNode);

@@ -4,7 +4,7 @@
  * buffered ("retrieve"; those messages come out of the in nodes), or wakes it
  * for good ("wake").
  */
-import { brokerOf, bounded, type UserNode } from './broker-node';
+import { joinConnection, type UserNode } from './broker-node';
 import type { NodeAPI, NodeDef } from './red';
 
 export interface SleepDef extends NodeDef {
@@ -21,12 +21,9 @@ export function registerSleepNode(RED: NodeAPI): void {
   }
 
   function setup(node: UserNode, def: SleepDef): void {
-    const broker = brokerOf(RED, node, def.broker);
-    if (!broker) return;
-    const conn = broker.connection;
+    const conn = joinConnection(RED, node, def.broker);
+    if (!conn) return;
     const defaultDuration = Number(def.duration) || 60;
-
-    conn.register(node);
 
     node.on('input', (msg, send, done) => {
       let work: Promise<void>;
@@ -58,10 +55,6 @@ export function registerSleepNode(RED: NodeAPI): void {
         },
         (err: Error) => done(err),
       );
-    });
-
-    node.on('close', (removed, done) => {
-      void bounded(conn.deregister(node, removed)).then(() => done());
     });
   }
   RED.nodes.registerType('mqtt-sn sleep', MqttSnSleepNode);

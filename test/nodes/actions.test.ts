@@ -59,7 +59,7 @@ describe('nodes: connect and disconnect actions', function () {
     await completed;
     assert.deepEqual(status.last, { fill: 'green', shape: 'dot', text: 'node-red:common.status.connected' });
     assert.equal(gateway.clientCount, 1);
-    await delay(200);
+    // The connect action completes once the subscriptions are restored.
     const received = nextMessage(helper.getNode('h'));
     helper.getNode('out').receive({ payload: 'after reconnecting' });
     const msg = await received;

@@ -109,6 +109,29 @@ export async function messagesDuring(node: TestNode, ms: number): Promise<Record
   return got;
 }
 
+/** Collects what a helper node receives from now until stop(). */
+export function collect(node: TestNode): { readonly messages: Msg[]; stop(): Msg[] } {
+  const messages: Msg[] = [];
+  const onInput = (msg: Msg) => messages.push(msg);
+  node.on('input', onInput);
+  return {
+    messages,
+    stop: () => {
+      node.removeListener('input', onInput);
+      return messages;
+    },
+  };
+}
+
+/** Polls `check` until it holds. */
+export async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await delay(25);
+  }
+}
+
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

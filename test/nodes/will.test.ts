@@ -25,8 +25,8 @@ describe('nodes: the will of the config node', function () {
     await gateway.stop();
   });
 
-  it('is published, with its QoS and retain flag, when the client goes silent', async function () {
-    this.timeout(15000);
+  it('is published, with its QoS and retain flag, when the client goes silent; the nodes show the loss', async function () {
+    this.timeout(20000);
     const watcher = await MqttInbox.connect(gateway.brokerUrl);
     inboxes.push(watcher);
     await watcher.subscribe('nodes/will/+', 2);
@@ -40,11 +40,15 @@ describe('nodes: the will of the config node', function () {
       }),
       { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: 'nodes/will/alive', topicType: 'normal', qos: '1', retain: '' },
     ]));
-    await new StatusLog(helper.getNode('out')).waitFor('green', 'dot');
+    const status = new StatusLog(helper.getNode('out'));
+    await status.waitFor('green', 'dot');
     assert.equal(await watcher.none('nodes/will/sensor', 300), true, 'no will while the client is alive');
 
     // The link goes dead in both directions: no DISCONNECT reaches the gateway, and keep-alive expires.
     relay.rule = () => 'drop';
+    const droppedAt = status.seen.length;
+    // The client finds the gateway lost after keep alive (1 s) and RetryCount + 1 unanswered PINGREQs (3 × 1 s).
+    const lost = status.waitFor('red', 'ring', 12000);
     const will = await watcher.next('nodes/will/sensor', 8000);
     assert.equal(will.payload.toString(), 'sensor lost');
     assert.equal(will.qos, 1);
@@ -57,6 +61,13 @@ describe('nodes: the will of the config node', function () {
     const message = await retained;
     assert.equal(message.payload.toString(), 'sensor lost');
     assert.equal(message.retain, true);
+
+    await lost;
+    assert.deepEqual(
+      status.seen[droppedAt],
+      { fill: 'red', shape: 'ring', text: 'node-red:common.status.disconnected' },
+      'the first status after the link died',
+    );
   });
 
   it('is not published when the flow stops and the client disconnects', async function () {
