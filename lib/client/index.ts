@@ -12,6 +12,7 @@ export type {
   LogType,
   MessageInEvent,
   MqttSnClientEvents,
+  PublishOptions,
   SubscribeResult,
   TopicIdTypeArg,
   TopicInfoEvent,

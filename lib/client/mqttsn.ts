@@ -19,6 +19,7 @@ import type {
   GatewayInfoEvent,
   KnownGateway,
   LogType,
+  PublishOptions,
   MqttSnClientEvents,
   SubscribeResult,
   TopicIdTypeArg,
@@ -34,6 +35,7 @@ import {
   checkInteger,
   checkPayload,
   checkPort,
+  checkPublishOptions,
   checkPublishTopic,
   checkQos,
   checkSeconds,
@@ -281,14 +283,14 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
     return this.run<number>((resolve, reject) => this.session.register(topicName, resolve, reject));
   }
 
-  async publishMessage(topicId: TopicRef, topicIdType: TopicIdTypeArg, qos: number, message: string): Promise<void> {
+  async publishMessage(topicId: TopicRef, topicIdType: TopicIdTypeArg, qos: number, message: string, options?: PublishOptions): Promise<void> {
     if (typeof message !== 'string') throw invalid('publishMessage() takes a string message; use publishData() for bytes.');
-    return this.publish(topicId, topicIdType, qos, message);
+    return this.publish(topicId, topicIdType, qos, message, options);
   }
 
-  async publishData(topicId: TopicRef, topicIdType: TopicIdTypeArg, qos: number, data: Uint8Array): Promise<void> {
+  async publishData(topicId: TopicRef, topicIdType: TopicIdTypeArg, qos: number, data: Uint8Array, options?: PublishOptions): Promise<void> {
     if (!(data instanceof Uint8Array)) throw invalid('publishData() takes a Buffer or Uint8Array.');
-    return this.publish(topicId, topicIdType, qos, data);
+    return this.publish(topicId, topicIdType, qos, data, options);
   }
 
   async subscribe(topic: TopicRef, topicIdType: TopicIdTypeArg, qos: number): Promise<SubscribeResult> {
@@ -380,7 +382,15 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
 
   // --------------------------------------------------------------- inside
 
-  private async publish(topicId: TopicRef, topicIdType: TopicIdTypeArg, qos: number, message: string | Uint8Array): Promise<void> {
+  private async publish(
+    topicId: TopicRef,
+    topicIdType: TopicIdTypeArg,
+    qos: number,
+    message: string | Uint8Array,
+    options: PublishOptions | undefined,
+  ): Promise<void> {
+    // Read now: with several publishes in flight, a later Retain setting must not change this one.
+    const retain = checkPublishOptions(options).retain ?? this.settings.retain;
     const type = checkTopicIdType(topicIdType);
     const level = checkQos(qos, true);
     if (level === -1 && type === 0) {
@@ -393,7 +403,7 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
       topicIdType: type,
       qos: level,
       payload,
-      retain: this.settings.retain,
+      retain,
       dup: this.settings.duplicate,
     };
     if (level === -1 && !this.session.connected) {

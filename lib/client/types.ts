@@ -100,6 +100,12 @@ export interface SubscribeResult {
   qos: 0 | 1 | 2;
 }
 
+/** Per-call options of publishMessage()/publishData(), an extension beyond the reference class. */
+export interface PublishOptions {
+  /** Overrides the Retain setting for this publish only. */
+  retain?: boolean;
+}
+
 /** A gateway the client knows of, from configuration, GWINFO or ADVERTISE. */
 export interface KnownGateway {
   gatewayId: number;

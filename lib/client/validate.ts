@@ -3,7 +3,7 @@
  * with a precise MqttSnError and no packet is sent.
  */
 import { ErrorCode, MqttSnError } from '../errors';
-import type { TopicIdTypeArg, TopicRef } from './types';
+import type { PublishOptions, TopicIdTypeArg, TopicRef } from './types';
 
 /** Largest UDP payload over IPv4 (65535 - 8 UDP header - 20 IP header): the most a datagram can carry. */
 export const MAX_UDP_PAYLOAD = 65507;
@@ -139,4 +139,17 @@ export function checkClientId(value: unknown): string {
 
 export function checkPort(value: unknown, what: string, allowZero: boolean): number {
   return checkInteger(value, allowZero ? 0 : 1, 65535, what);
+}
+
+/** The options of one publish: an object (or nothing) whose `retain`, when present, is a boolean. */
+export function checkPublishOptions(options: unknown): PublishOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalid('Publish options must be an object such as { retain: true }.');
+  }
+  const retain = (options as { retain?: unknown }).retain;
+  if (retain !== undefined && typeof retain !== 'boolean') {
+    throw invalid(`Publish option retain takes true or false, not ${JSON.stringify(retain)}.`);
+  }
+  return retain === undefined ? {} : { retain };
 }

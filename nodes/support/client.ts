@@ -148,10 +148,9 @@ class NodeClient extends EventEmitter implements SnClient {
   }
 
   async publish(topicId: number | string, type: TopicIdTypeValue, qos: -1 | 0 | 1 | 2, retain: boolean, payload: Buffer | string): Promise<void> {
-    // Retain is a setting read when the packet is built, as in the reference class.
-    this.mqttsn.config(`Retain=${retain}`);
-    if (typeof payload === 'string') await this.mqttsn.publishMessage(topicId, type, qos, payload);
-    else await this.mqttsn.publishData(topicId, type, qos, payload);
+    // Per call, not through the Retain setting: several publishes may be in flight at once.
+    if (typeof payload === 'string') await this.mqttsn.publishMessage(topicId, type, qos, payload, { retain });
+    else await this.mqttsn.publishData(topicId, type, qos, payload, { retain });
   }
 
   async subscribe(topic: number | string, type: TopicIdTypeValue, qos: 0 | 1 | 2): Promise<number> {

@@ -89,8 +89,14 @@ export class GatewayConnection {
   private readonly registered = new Map<string, number>();
   /** REGISTERs under way: a burst of publishes to a new name sends one. */
   private readonly registering = new Map<string, Promise<number>>();
-  /** Client calls run one at a time: MQTT-SN allows one message in flight by default. */
+  /**
+   * Register, subscribe, unsubscribe and sleep calls run one at a time.
+   * A publish waits only for the calls queued before it, not for other
+   * publishes: the client's own MaxInFlight window orders those.
+   */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Publishes handed to the client and not yet settled: a sleep waits for them. */
+  private readonly publishing = new Set<Promise<unknown>>();
   private readonly backoff: Backoff;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
@@ -350,6 +356,25 @@ export class GatewayConnection {
     return result;
   }
 
+  /**
+   * Hands a publish to the client now, bounded by the call deadline; the
+   * client's in-flight window decides when it goes out.
+   */
+  private publishNow(what: string, call: (client: SnClient) => Promise<void>): Promise<void> {
+    const client = this.client;
+    if (!client) return Promise.reject(new MqttSnError(ErrorCode.NOT_CONNECTED, `${what}: not connected to ${this.label}.`));
+    const result = withDeadline(call(client), this.callDeadlineMs(), what);
+    const settled = result.catch(() => undefined);
+    this.publishing.add(settled);
+    void settled.then(() => this.publishing.delete(settled));
+    return result;
+  }
+
+  /** Resolves once every publish handed to the client has settled. */
+  private async publishesSettled(): Promise<void> {
+    await Promise.all([...this.publishing]);
+  }
+
   private requireActive(what: string): void {
     if (this.state === 'connected') return;
     if (this.state === 'asleep' || this.state === 'awake') {
@@ -406,6 +431,9 @@ export class GatewayConnection {
    */
   async publish(topic: string, kind: TopicKind, qos: -1 | 0 | 1 | 2, retain: boolean, payload: Buffer | string): Promise<void> {
     if (qos !== -1) await this.whenActive('publish');
+    // Subscribes, unsubscribes and registers asked for before this publish go first
+    // (a flow that subscribes and then publishes hears itself); other publishes do not.
+    const earlierCalls = this.queue;
     let topicId: number | string;
     let type: TopicIdTypeValue;
     if (kind === 'short') {
@@ -428,7 +456,9 @@ export class GatewayConnection {
       await withDeadline(client.publish(topicId, type, qos, retain, payload), this.callDeadlineMs(), 'publish');
       return;
     }
-    await this.enqueue('publish', (client) => client.publish(topicId, type, qos, retain, payload));
+    await earlierCalls;
+    if (qos !== -1) this.requireActive('publish');
+    await this.publishNow('publish', (client) => client.publish(topicId, type, qos, retain, payload));
   }
 
   private spareClient(): SnClient {
@@ -518,7 +548,11 @@ export class GatewayConnection {
   /** DISCONNECT with a duration: the gateway buffers messages until we wake or retrieve. */
   async sleep(seconds: number): Promise<void> {
     if (!this.hasSession) this.requireActive('sleep');
-    await this.enqueue('sleep', (client) => client.startSleep(seconds));
+    // The client refuses to sleep while a QoS 1/2 publish awaits its acknowledgement.
+    await this.enqueue('sleep', async (client) => {
+      await this.publishesSettled();
+      await client.startSleep(seconds);
+    });
     this.setState('asleep');
   }
 

@@ -2,10 +2,11 @@
  * `mqtt-sn sleep`: puts the client to sleep (msg.action "sleep", for
  * msg.duration seconds), wakes it briefly to collect what the gateway
  * buffered ("retrieve"; those messages come out of the in nodes), or wakes it
- * for good ("wake").
+ * for good ("wake"). A "retrieve" while active does nothing but say so.
  */
 import { joinConnection, type UserNode } from './broker-node';
 import type { NodeAPI, NodeDef } from './red';
+import { statusOf } from './status';
 
 export interface SleepDef extends NodeDef {
   broker: string;
@@ -38,7 +39,14 @@ export function registerSleepNode(RED: NodeAPI): void {
           break;
         }
         case 'retrieve':
-          work = conn.retrieve();
+          // Active, the client already receives its messages: nothing to collect, and no error
+          // for a flow that keeps retrieving on a timer after a wake.
+          if (conn.linkState === 'connected') {
+            node.status(statusOf('connected', 'mqtt-sn.status.not-asleep'));
+            work = Promise.resolve();
+          } else {
+            work = conn.retrieve();
+          }
           break;
         case 'wake':
           work = conn.wake();

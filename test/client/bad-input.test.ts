@@ -70,6 +70,9 @@ describe('MQTTSN client: bad input', function () {
     await refused(() => client.publishMessage(topicId, 0, 1, Buffer.from('x') as unknown as string), ErrorCode.INVALID_ARGUMENT);
     await refused(() => client.publishData(topicId, 0, 1, 'x' as unknown as Buffer), ErrorCode.INVALID_ARGUMENT);
     await refused(() => client.publishData(topicId, 0, 1, Buffer.alloc(65499)), ErrorCode.MESSAGE_TOO_LONG);
+    await refused(() => client.publishMessage(topicId, 0, 1, 'x', { retain: 'yes' as unknown as boolean }), ErrorCode.INVALID_ARGUMENT);
+    await refused(() => client.publishMessage(topicId, 0, 1, 'x', { retain: 1 as unknown as boolean }), ErrorCode.INVALID_ARGUMENT);
+    await refused(() => client.publishData(topicId, 0, 1, Buffer.from('x'), null as unknown as { retain: boolean }), ErrorCode.INVALID_ARGUMENT);
     // Up to 255 octets a packet has a 1-octet length, so 7 octets of PUBLISH header; above, 9.
     client.config('MaxPacketSize=100');
     try {

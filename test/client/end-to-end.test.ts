@@ -120,6 +120,41 @@ for (const kind of BROKER_KINDS) {
       await client.disconnect();
     });
 
+    it('a per-call retain overrides the Retain setting for that publish only', async () => {
+      const kept = uniq('retain/kept');
+      const dropped = uniq('retain/dropped');
+      const setting = uniq('retain/setting');
+      const client = rig.client();
+      await client.connectTo('127.0.0.1', rig.port);
+      const keptId = await client.registerTopic(kept);
+      const droppedId = await client.registerTopic(dropped);
+      const settingId = await client.registerTopic(setting);
+      // Retain=False: a per-call true retains; Retain=True: a per-call false does not.
+      await client.publishMessage(keptId, 0, 1, 'kept', { retain: true });
+      await client.publishData(settingId, 0, 1, Buffer.from('by setting'));
+      client.config('Retain=True');
+      await client.publishData(droppedId, 0, 1, Buffer.from('not kept'), { retain: false });
+      await client.publishMessage(settingId, 0, 1, 'by setting now');
+      assert.equal(client.config('Retain'), 'True');
+      client.config('Retain=False');
+      const late = await MqttInbox.connect(rig.gateway.brokerUrl);
+      try {
+        await late.subscribe(kept, 1);
+        await late.subscribe(dropped, 1);
+        await late.subscribe(setting, 1);
+        const retained = await late.next(kept);
+        assert.equal(retained.payload.toString(), 'kept');
+        assert.equal(retained.retain, true);
+        const bySetting = await late.next(setting);
+        assert.equal(bySetting.payload.toString(), 'by setting now');
+        assert.equal(bySetting.retain, true);
+        assert.equal(await late.none(dropped, 300), true);
+      } finally {
+        await late.close();
+      }
+      await client.disconnect();
+    });
+
     it('subscribes by name at QoS 0, 1 and 2 and receives at each QoS; SubscribedTopicId holds the id', async () => {
       const client = rig.client();
       const inbox = collectMessages(client);

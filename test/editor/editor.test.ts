@@ -122,6 +122,25 @@ describe('editor: the nodes in a real browser', function () {
     assert.equal(category, 'red-ui-palette-container-mqttsn');
   });
 
+  it('gives each port field an error text that matches what it accepts', async function () {
+    const verdicts = await page.evaluate(() => {
+      type Validate = (this: object, value: string, opt: object) => boolean | string;
+      const red = (globalThis as unknown as { RED: { nodes: { getType(t: string): { defaults: { port: { validate: Validate } } } } } }).RED;
+      const check = (type: string, value: string) => red.nodes.getType(type).defaults.port.validate.call({}, value, {});
+      return {
+        gateway0: check('mqtt-sn gateway', '0'),
+        gatewayTooBig: check('mqtt-sn gateway', '70000'),
+        config0: check('mqtt-sn-broker', '0'),
+        configTooBig: check('mqtt-sn-broker', '70000'),
+      };
+    });
+    // The gateway node may listen on any free port (0); a client must name the gateway's port.
+    assert.equal(verdicts.gateway0, true);
+    assert.match(String(verdicts.gatewayTooBig), /from 0 to 65535/);
+    assert.match(String(verdicts.config0), /from 1 to 65535/);
+    assert.match(String(verdicts.configTooBig), /from 1 to 65535/);
+  });
+
   it('imports an example from Import > Examples', async function () {
     await page.click('#red-ui-header-button-sidemenu');
     await page.click('#menu-item-import');

@@ -291,9 +291,11 @@ describe('nodes: messages through a real gateway', function () {
       { id: 'sleep', type: 'mqtt-sn sleep', broker: 'sensor', duration: 30, wires: [['hs']] },
       { id: 'out', type: 'mqtt-sn out', broker: 'pub', topic: 'sleepy/inbox', topicType: 'normal', qos: '1', retain: '' },
       { id: 'done', type: 'complete', scope: ['out'], uncaught: false, wires: [['hc']] },
+      { id: 'sleep-errors', type: 'catch', scope: ['sleep'], uncaught: false, wires: [['he']] },
       { id: 'h', type: 'helper' },
       { id: 'hs', type: 'helper' },
       { id: 'hc', type: 'helper' },
+      { id: 'he', type: 'helper' },
     ];
     await loadConnected(flow, ['in', 'out']);
     const sleepNode = helper.getNode('sleep');
@@ -333,6 +335,15 @@ describe('nodes: messages through a real gateway', function () {
     const live = nextMessage(h);
     out.receive({ payload: 'awake now' });
     assert.equal((await live).payload, 'awake now');
+
+    // A retrieve while active (a timer that keeps firing after the wake) passes without an error.
+    const errors = collect(helper.getNode('he'));
+    state = nextMessage(hs);
+    sleepNode.receive({ action: 'retrieve' });
+    assert.equal((await state).state, 'connected');
+    assert.deepEqual(sleepStatus.last, { fill: 'green', shape: 'dot', text: 'mqtt-sn.status.not-asleep' });
+    await delay(100);
+    assert.deepEqual(errors.stop(), [], 'no error for a retrieve while active');
   });
 
   it('rejects bad input with done(err) before sending anything', async function () {
