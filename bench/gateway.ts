@@ -21,6 +21,11 @@ import { formatCount, type BenchOptions, type BenchSection } from './harness';
 
 const CODEC = path.resolve(__dirname, '../lib/codec/index.js');
 const MAX_IN_FLIGHT = 10;
+/** A load client sends CONNECT and REGISTER this many times, waiting this long for each answer. */
+const SETUP_TRIES = 3;
+const SETUP_REPLY_MS = 500;
+/** What a worker may take beyond its own time limits before it is stopped. */
+const WORKER_GRACE_MS = 5000;
 
 /** A full garbage collection, so that memory figures compare live objects. */
 function collectGarbage(): void {
@@ -34,7 +39,7 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const dgram = require('node:dgram');
 const { encode, decode } = require(workerData.codec);
-const { port, task } = workerData;
+const { port, task, setupTries, setupReplyMs } = workerData;
 const sockets = [];
 
 function open(onPacket) {
@@ -70,26 +75,46 @@ async function connectMany() {
   return { connected, refused, ms: performance.now() - started };
 }
 
+/** One load client: CONNECT and REGISTER, each sent again when its answer is lost; null when it never came. */
+async function setUp(c) {
+  const client = { socket: null, topicId: 0, inFlight: 0, msgId: 0, waiters: new Map() };
+  client.socket = await open((p) => {
+    const w = client.waiters.get(p.type);
+    if (w) { client.waiters.delete(p.type); w(p); return; }
+    if (p.type === 'PUBACK') { acked++; client.inFlight--; pump(); }
+  });
+  const askOnce = (packet, type) => new Promise((resolve) => {
+    const timer = setTimeout(() => { client.waiters.delete(type); resolve(null); }, setupReplyMs);
+    client.waiters.set(type, (p) => { clearTimeout(timer); resolve(p); });
+    send(client.socket, packet);
+  });
+  const ask = async (packet, type) => {
+    for (let attempt = 0; attempt < setupTries; attempt++) {
+      const answer = await askOnce(packet, type);
+      if (answer) return answer;
+    }
+    return null;
+  };
+  const connack = await ask({ type: 'CONNECT', will: false, cleanSession: true, duration: 600, clientId: 'load-' + task.qos + '-' + c }, 'CONNACK');
+  if (!connack || connack.returnCode !== 0) return null;
+  const regack = await ask({ type: 'REGISTER', topicId: 0, msgId: 1, topicName: task.topic }, 'REGACK');
+  if (!regack || regack.returnCode !== 0) return null;
+  client.topicId = regack.topicId;
+  return client;
+}
+
+let acked = 0, sent = 0, confirmed = 0, pump = () => undefined;
+
 async function publishLoad() {
-  let acked = 0, sent = 0, confirmed = 0;
   parentPort.on('message', (m) => { if (m.received !== undefined) { confirmed = m.received; pump(); } });
-  const clients = [];
-  for (let c = 0; c < task.clients; c++) {
-    const client = { socket: null, topicId: 0, inFlight: 0, msgId: 0, waiters: new Map() };
-    client.socket = await open((p) => {
-      const w = client.waiters.get(p.type);
-      if (w) { client.waiters.delete(p.type); w(p); return; }
-      if (p.type === 'PUBACK') { acked++; client.inFlight--; pump(); }
-    });
-    const ask = (packet, type) => new Promise((resolve) => { client.waiters.set(type, resolve); send(client.socket, packet); });
-    await ask({ type: 'CONNECT', will: false, cleanSession: true, duration: 600, clientId: 'load-' + task.qos + '-' + c }, 'CONNACK');
-    client.topicId = (await ask({ type: 'REGISTER', topicId: 0, msgId: 1, topicName: task.topic }, 'REGACK')).topicId;
-    clients.push(client);
-  }
+  const ready = await Promise.all(Array.from({ length: task.clients }, (_, c) => setUp(c)));
+  const clients = ready.filter((client) => client !== null);
+  const failed = task.clients - clients.length;
+  if (clients.length === 0) return { sent: 0, acked: 0, clients: 0, failed, ms: 0 };
   const payload = Buffer.alloc(task.payloadSize, 0x61);
   let stopped = false;
   let scheduled = false;
-  function pump() {
+  pump = () => {
     if (stopped) return;
     if (task.qos === 0) {
       // A window of messages the subscriber has not seen yet keeps the socket buffers from overflowing.
@@ -110,12 +135,12 @@ async function publishLoad() {
         send(client.socket, { type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 0, topicId: client.topicId, msgId: client.msgId, payload });
       }
     }
-  }
+  };
   const started = performance.now();
   pump();
   await new Promise((resolve) => setTimeout(resolve, task.durationMs));
   stopped = true;
-  return { sent, acked, ms: performance.now() - started };
+  return { sent, acked, clients: clients.length, failed, ms: performance.now() - started };
 }
 
 parentPort.on('message', async (m) => {
@@ -132,26 +157,52 @@ parentPort.on('message', async (m) => {
 
 interface WorkerHandle {
   worker: Worker;
+  /** The worker's figures; rejects if it fails, exits early or takes longer than `deadlineMs`. */
   result: Promise<Record<string, number>>;
+  /** Closes the worker's sockets and ends it, whatever state it is in. */
   close(): Promise<void>;
 }
 
-function startWorker(port: number, task: Record<string, unknown>): WorkerHandle {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { port, task, codec: CODEC } });
+function startWorker(port: number, task: Record<string, unknown>, deadlineMs: number): WorkerHandle {
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { port, task, codec: CODEC, setupTries: SETUP_TRIES, setupReplyMs: SETUP_REPLY_MS },
+  });
+  let deadline: NodeJS.Timeout | undefined;
   const result = new Promise<Record<string, number>>((resolve, reject) => {
+    deadline = setTimeout(() => reject(new Error(`load worker gave no result within ${deadlineMs} ms`)), deadlineMs);
     worker.on('message', (m: { result?: Record<string, number> }) => {
       if (m.result) resolve(m.result);
     });
     worker.once('error', reject);
-  });
+    worker.once('exit', (code) => reject(new Error(`load worker exited (${code}) without a result`)));
+  }).finally(() => clearTimeout(deadline));
+  // The caller may stop waiting (close() after a failure): never leave a rejection unhandled.
+  result.catch(() => undefined);
+  let ended: Promise<void> | undefined;
   return {
     worker,
     result,
-    async close() {
-      const closed = new Promise<void>((resolve) => worker.on('message', (m: { closed?: boolean }) => m.closed && resolve()));
-      worker.postMessage({ close: true });
-      await closed;
-      await worker.terminate();
+    close() {
+      ended ??= (async () => {
+        // Ask the worker to close its sockets, but do not wait long for an answer that may never come.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1000);
+          worker.on('message', (m: { closed?: boolean }) => {
+            if (m.closed) {
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          worker.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          worker.postMessage({ close: true });
+        });
+        await worker.terminate();
+      })();
+      return ended;
     },
   };
 }
@@ -181,12 +232,20 @@ async function capacity(mode: GatewayMode, cap: number, timeLimitMs: number): Pr
   try {
     collectGarbage();
     const before = process.memoryUsage().heapUsed;
-    const load = startWorker(gateway.address().port, { kind: 'connect', clients: cap, parallel: 64, timeLimitMs });
-    const { connected, ms } = await load.result;
-    const held = gateway.clientCount;
-    collectGarbage();
-    const grown = process.memoryUsage().heapUsed - before;
-    await load.close();
+    // The last CONNECTs started may wait 5 s for their CONNACK.
+    const load = startWorker(gateway.address().port, { kind: 'connect', clients: cap, parallel: 64, timeLimitMs }, timeLimitMs + 5000 + WORKER_GRACE_MS);
+    let connected: number;
+    let ms: number;
+    let held: number;
+    let grown: number;
+    try {
+      ({ connected, ms } = await load.result);
+      held = gateway.clientCount;
+      collectGarbage();
+      grown = process.memoryUsage().heapUsed - before;
+    } finally {
+      await load.close();
+    }
     return {
       mode,
       held,
@@ -203,6 +262,8 @@ interface RateFigure {
   mode: GatewayMode;
   qos: number;
   clients: number;
+  /** Clients that got no CONNACK or REGACK after every try: they sent nothing. */
+  failed: number;
   perSecond: number;
   lossPercent: number;
 }
@@ -226,20 +287,26 @@ async function throughput(mode: GatewayMode, qos: 0 | 1, durationMs: number): Pr
       window: 500,
       maxInFlight: MAX_IN_FLIGHT,
       durationMs,
-    });
+    }, SETUP_TRIES * SETUP_REPLY_MS * 2 + durationMs + WORKER_GRACE_MS);
     subscriber.on('message', () => {
       last = performance.now();
       if (received++ === 0) first = last;
       if (received % 100 === 0) load.worker.postMessage({ received });
     });
-    const { sent } = await load.result;
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the last messages in transit
-    await load.close();
+    let sent: number;
+    let ready: number;
+    try {
+      ({ sent, clients: ready } = await load.result);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the last messages in transit
+    } finally {
+      await load.close();
+    }
     const seconds = (last - first) / 1000;
     return {
       mode,
       qos,
-      clients,
+      clients: ready,
+      failed: clients - ready,
       perSecond: seconds > 0 ? Math.round(received / seconds) : 0,
       lossPercent: sent > 0 ? Math.max(0, Math.round(((sent - received) / sent) * 1000) / 10) : 0,
     };
@@ -273,11 +340,12 @@ export async function run(options: BenchOptions = { budgetMs: 30_000 }): Promise
     },
     {
       title: 'Gateway: messages per second, MQTT-SN client → gateway → embedded broker → MQTT subscriber',
-      columns: ['mode', 'QoS', 'clients', 'messages/s', 'lost %'],
-      rows: rates.map((r) => [r.mode, r.qos, r.clients, formatCount(r.perSecond), r.lossPercent]),
+      columns: ['mode', 'QoS', 'clients', 'clients failed', 'messages/s', 'lost %'],
+      rows: rates.map((r) => [r.mode, r.qos, r.clients, r.failed, formatCount(r.perSecond), r.lossPercent]),
       notes: [
         '32-octet payloads, counted as they reach the MQTT subscriber, first to last.',
         `QoS 0: at most 500 messages the subscriber has not seen yet; QoS 1: each client keeps ${MAX_IN_FLIGHT} PUBLISHes waiting for PUBACK.`,
+        `A client sends CONNECT and REGISTER up to ${SETUP_TRIES} times, ${SETUP_REPLY_MS} ms apart; one that never gets an answer counts as failed.`,
         'Everything (clients in a worker, gateway, broker, subscriber) shares one machine.',
       ],
     },

@@ -33,6 +33,8 @@ interface InFlight {
   stage: 'publish' | 'pubrel';
   attempts: number;
   timer: unknown;
+  /** A PUBREL put on hold while the client could not receive it: sent again once it can. */
+  held: boolean;
 }
 
 interface PendingRegister {
@@ -88,6 +90,7 @@ export class Outbox {
   /** Sends what the queue holds, as far as the in-flight window and registration allow. */
   pump(): void {
     if (this.closed || !this.host.canSend()) return;
+    this.releaseHeld();
     const { maxInFlight } = this.host.options.limits;
     while (!this.registering) {
       const message = this.queue.peek();
@@ -113,7 +116,10 @@ export class Outbox {
     for (const name of this.rejected) if (topicMatches(filter, name)) this.rejected.delete(name);
   }
 
-  /** A new connection: refusals are forgotten, unacknowledged messages go back to the queue. */
+  /**
+   * A new connection: refusals are forgotten, unacknowledged messages go back to the queue;
+   * QoS 2 messages the client already received keep their PUBREL, sent again on the next pump.
+   */
   reset(): void {
     this.rejected.clear();
     this.requeue();
@@ -160,6 +166,7 @@ export class Outbox {
     this.host.send({ type: 'PUBREL', msgId: packet.msgId });
     if (!entry) return;
     entry.stage = 'pubrel';
+    entry.held = false;
     entry.attempts = 0;
     this.host.timers.clear(entry.timer);
     entry.timer = this.host.timers.set(() => this.retransmit(packet.msgId), this.host.options.retry.interval);
@@ -172,7 +179,11 @@ export class Outbox {
     this.pump();
   }
 
-  /** Unacknowledged messages go back to the front of the queue (sleep, reconnect). */
+  /**
+   * The client cannot receive for now (sleep, reconnect). Messages it has not acknowledged go back
+   * to the front of the queue and will be published again. A QoS 2 message it already received
+   * (PUBREC came) must not be published again: it stays in flight, its PUBREL on hold (v1.2 §6.10, §6.14).
+   */
   requeue(): void {
     if (this.registering) {
       this.host.timers.clear(this.registering.timer);
@@ -180,9 +191,17 @@ export class Outbox {
       this.registering = undefined;
     }
     if (this.inFlight.size === 0) return;
-    const pending = [...this.inFlight.values()].filter((e) => e.stage === 'publish').map((e) => e.message);
-    for (const entry of this.inFlight.values()) this.host.timers.clear(entry.timer);
-    this.inFlight.clear();
+    const pending: DownstreamMessage[] = [];
+    for (const [msgId, entry] of this.inFlight) {
+      this.host.timers.clear(entry.timer);
+      entry.timer = undefined;
+      if (entry.stage === 'pubrel') {
+        entry.held = true;
+      } else {
+        pending.push(entry.message);
+        this.inFlight.delete(msgId);
+      }
+    }
     this.queue.restore(pending);
   }
 
@@ -257,9 +276,20 @@ export class Outbox {
     this.host.stats.deliveredDownstream++;
     this.host.send(packet);
     if (message.qos === 0) return;
-    const entry: InFlight = { message, packet, stage: 'publish', attempts: 0, timer: undefined };
+    const entry: InFlight = { message, packet, stage: 'publish', attempts: 0, timer: undefined, held: false };
     entry.timer = this.host.timers.set(() => this.retransmit(msgId), this.host.options.retry.interval);
     this.inFlight.set(msgId, entry);
+  }
+
+  /** Sends the PUBRELs held while the client could not receive, before any queued message. */
+  private releaseHeld(): void {
+    for (const [msgId, entry] of this.inFlight) {
+      if (!entry.held) continue;
+      entry.held = false;
+      entry.attempts = 0;
+      this.host.send({ type: 'PUBREL', msgId });
+      entry.timer = this.host.timers.set(() => this.retransmit(msgId), this.host.options.retry.interval);
+    }
   }
 
   private retransmit(msgId: number): void {

@@ -419,6 +419,26 @@ for (const kind of BROKER_KINDS) {
         assert.strictEqual((await c.next('PUBLISH')).payload.toString(), 'awake');
       });
 
+      it('completes a QoS 2 delivery across sleep with PUBREL on wake-up, delivering it once', async () => {
+        const c = await client();
+        await c.connect(id('q2nap'));
+        await c.request({ type: 'SUBSCRIBE', dup: false, qos: 2, topicIdType: 0, msgId: 3, topicId: `${prefix}/q2nap` }, 'SUBACK');
+        await mqttSide.publish(`${prefix}/q2nap`, 'once', 2);
+        const publish = await c.next('PUBLISH');
+        assert.deepStrictEqual([publish.qos, publish.payload.toString()], [2, 'once']);
+        await c.request({ type: 'PUBREC', msgId: publish.msgId }, 'PUBREL');
+        // Asleep before answering the PUBREL: nothing goes out until the client wakes.
+        await c.request({ type: 'DISCONNECT', duration: 10 }, 'DISCONNECT');
+        c.clear();
+        assert.ok(await c.silent('PUBREL', 700), 'PUBREL sent to a sleeping client');
+        const pubrel = await c.request({ type: 'PINGREQ', clientId: id('q2nap') }, 'PUBREL');
+        assert.strictEqual(pubrel.msgId, publish.msgId);
+        assert.ok(!c.inbox.some((p) => p.type === 'PUBLISH'), 'the PUBLISH was sent again');
+        await c.request({ type: 'PUBCOMP', msgId: publish.msgId }, 'PINGRESP');
+        assert.ok(await c.silent('PUBLISH', 300), 'delivered twice');
+        assert.ok(!c.inbox.some((p) => p.type === 'PUBREL'), 'PUBREL repeated after PUBCOMP');
+      });
+
       it('publishes the will of a client whose sleep timer runs out', async () => {
         const c = await client();
         await c.request({ type: 'CONNECT', will: true, cleanSession: true, duration: 30, clientId: id('dreamer') }, 'WILLTOPICREQ');

@@ -140,6 +140,50 @@ describe('gateway session supervision', () => {
     assert.deepStrictEqual([packet, ...sent], [{ type: 'PINGRESP' }], 'PINGRESP after the last message');
   });
 
+  it('completes a QoS 2 delivery across sleep: PUBREL again on wake-up, not the PUBLISH', () => {
+    const { clock, sent, session } = setup({ retry: { interval: 1000, count: 3 } });
+    session.connect({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'c' });
+    session.handle({ type: 'SUBSCRIBE', dup: false, qos: 2, topicIdType: 0, msgId: 1, topicId: 't' });
+    session.deliver({ topic: 't', payload: Buffer.from('once'), qos: 2, retain: false });
+    const publish = sent.pop();
+    assert.ok(publish?.type === 'PUBLISH' && publish.qos === 2);
+    session.handle({ type: 'PUBREC', msgId: publish.msgId });
+    assert.deepStrictEqual(sent.pop(), { type: 'PUBREL', msgId: publish.msgId });
+    session.handle({ type: 'DISCONNECT', duration: 600 });
+    session.deliver({ topic: 't', payload: Buffer.from('later'), qos: 1, retain: false });
+    sent.length = 0;
+    clock.advance(60_000);
+    assert.deepStrictEqual(sent.splice(0), [], 'nothing is sent to a sleeping client');
+    session.handle({ type: 'PINGREQ', clientId: 'c' });
+    assert.deepStrictEqual(sent.shift(), { type: 'PUBREL', msgId: publish.msgId }, 'the PUBREL comes first');
+    const later = sent.shift();
+    assert.ok(later?.type === 'PUBLISH' && later.payload.toString() === 'later' && later.msgId !== publish.msgId);
+    assert.deepStrictEqual(sent.splice(0), []);
+    session.handle({ type: 'PUBCOMP', msgId: publish.msgId });
+    assert.deepStrictEqual(sent.splice(0), [], 'PINGRESP waits for the last acknowledgement');
+    session.handle({ type: 'PUBACK', topicId: later.topicId as number, msgId: later.msgId, returnCode: 0 });
+    assert.deepStrictEqual(sent, [{ type: 'PINGRESP' }]);
+  });
+
+  it('resends a held PUBREL when the client reconnects with cleanSession off, and retransmits it', () => {
+    const { clock, sent, session } = setup({ retry: { interval: 1000, count: 3 } });
+    session.connect({ type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'c' });
+    session.handle({ type: 'SUBSCRIBE', dup: false, qos: 2, topicIdType: 0, msgId: 1, topicId: 't' });
+    session.deliver({ topic: 't', payload: Buffer.from('once'), qos: 2, retain: false });
+    const publish = sent.pop();
+    assert.ok(publish?.type === 'PUBLISH');
+    session.handle({ type: 'PUBREC', msgId: publish.msgId });
+    session.handle({ type: 'DISCONNECT', duration: 600 });
+    sent.length = 0;
+    session.connect({ type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'c' });
+    assert.deepStrictEqual(sent.splice(0), [{ type: 'CONNACK', returnCode: 0 }, { type: 'PUBREL', msgId: publish.msgId }]);
+    clock.advance(1000);
+    assert.deepStrictEqual(sent.splice(0), [{ type: 'PUBREL', msgId: publish.msgId }], 'retransmitted, never as a PUBLISH');
+    session.handle({ type: 'PUBCOMP', msgId: publish.msgId });
+    clock.advance(10_000);
+    assert.deepStrictEqual(sent.splice(0), [], 'completed: nothing more');
+  });
+
   it('does not supervise a keep-alive of 0', () => {
     const { clock, ended, session } = setup();
     session.connect({ type: 'CONNECT', will: false, cleanSession: true, duration: 0, clientId: 'c' });
