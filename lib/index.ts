@@ -9,6 +9,7 @@
 export { encode, decode, codec, codecImplementation, tsCodec } from './codec';
 export * from './codec/packets';
 export { MqttSnError, ErrorCode, ErrorDescription } from './errors';
+export { hasWildcard, isValidTopicFilter, isValidTopicName, topicMatches } from './topics';
 export { createTimerQueue, timerImplementation, tsTimers, nativeTimers } from './timers';
 export type { TimerQueue, TimerQueueImplementation } from './timers/types';
 export * from './client';

@@ -3,6 +3,7 @@
  * with a precise MqttSnError and no packet is sent.
  */
 import { ErrorCode, MqttSnError } from '../errors';
+import { hasWildcard } from '../topics';
 import type { PublishOptions, TopicIdTypeArg, TopicRef } from './types';
 
 /** Largest UDP payload over IPv4 (65535 - 8 UDP header - 20 IP header): the most a datagram can carry. */
@@ -52,10 +53,6 @@ export function checkQos(value: unknown, allowMinusOne: boolean): -1 | 0 | 1 | 2
   if (value === 0 || value === 1 || value === 2 || (allowMinusOne && value === -1)) return value;
   const range = allowMinusOne ? '-1, 0, 1 or 2' : '0, 1 or 2';
   throw invalid(`QoS must be ${range}, not ${String(value)}.`);
-}
-
-function hasWildcard(text: string): boolean {
-  return text.includes('#') || text.includes('+');
 }
 
 /** A concrete topic name (publish, register, will): no wildcards, no NUL, 1..maxBytes octets. */

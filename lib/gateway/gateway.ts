@@ -15,7 +15,7 @@ import type { EndReason, SessionHost, SessionTimers, UpstreamLink, UpstreamSink 
 import { QuietAnswers } from './quiet-answers';
 import { ClientSession } from './session';
 import { createStats, type GatewayStats } from './stats';
-import { isValidTopicName } from './topic-names';
+import { isValidTopicName } from '../topics';
 import { AggregatingLink, CloseTracker, SharedConnection, TransparentLink } from './upstream';
 
 /** Where a client's packets come from and its answers go. */

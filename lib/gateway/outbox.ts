@@ -8,7 +8,7 @@ import { MessageQueue, type DownstreamMessage } from './message-queue';
 import type { LogLevel, ResolvedOptions } from './options';
 import type { SessionTimers } from './ports';
 import type { GatewayStats } from './stats';
-import { topicMatches } from './topic-names';
+import { topicMatches } from '../topics';
 import type { TopicRegistry } from './topic-registry';
 
 export interface OutboxHost {

@@ -11,7 +11,7 @@ import type { DownstreamMessage } from './message-queue';
 import { supervisionMs, type PredefinedTopics } from './options';
 import { Outbox } from './outbox';
 import type { EndReason, SessionHost, UpstreamLink, UpstreamSink, Will } from './ports';
-import { isValidFilter, isValidTopicName, isWildcard } from './topic-names';
+import { hasWildcard, isValidTopicFilter, isValidTopicName } from '../topics';
 import { TopicRegistry } from './topic-registry';
 
 export type { EndReason, OpenParams, SessionHost, SessionTimers, UpstreamLink, UpstreamSink, Will } from './ports';
@@ -314,14 +314,14 @@ export class ClientSession implements UpstreamSink {
     const filter = this.topicOf(packet.topicIdType, packet.topicId);
     const predefinedId = packet.topicIdType === TopicIdType.PREDEFINED ? (packet.topicId as number) : 0;
     if (filter === undefined) return answer(0, predefinedId, ReturnCode.INVALID_TOPIC_ID);
-    if (!isValidFilter(filter)) return answer(0, 0, ReturnCode.NOT_SUPPORTED);
+    if (!isValidTopicFilter(filter)) return answer(0, 0, ReturnCode.NOT_SUPPORTED);
     // Wildcard filters take no topic id: the same limit bounds how many a client holds.
     if (!this.subscriptions.has(filter) && this.subscriptions.size + this.subscribing >= this.host.options.limits.topicsPerClient) {
       this.host.stats.congestion++;
       return answer(0, 0, ReturnCode.CONGESTION);
     }
     let topicId = predefinedId;
-    if (packet.topicIdType === TopicIdType.NORMAL && !isWildcard(filter)) {
+    if (packet.topicIdType === TopicIdType.NORMAL && !hasWildcard(filter)) {
       const id = this.topicIdFor(filter);
       if (id === undefined) return answer(0, 0, ReturnCode.CONGESTION);
       topicId = id;

@@ -12,7 +12,7 @@ import type { SessionQoS } from '../codec/packets';
 import type { DownstreamMessage } from './message-queue';
 import type { LogLevel } from './options';
 import type { OpenParams, UpstreamLink, UpstreamSink, Will } from './ports';
-import { topicMatches } from './topic-names';
+import { topicMatches } from '../topics';
 
 /** Keep-alive of the gateway's own MQTT connections, seconds. */
 const BROKER_KEEPALIVE = 60;

@@ -5,12 +5,12 @@
  * registrations after a reconnect, routes inbound messages to subscribers,
  * and tells its users (through their status) how the link is doing.
  */
-import { ErrorCode, MqttSnError, type TopicIdTypeValue } from '../../lib';
+import { ErrorCode, MqttSnError, hasWildcard, topicMatches, type TopicIdTypeValue } from '../../lib';
 import { Backoff } from './backoff';
 import { createClient, type ClientSettings, type InboundEvent, type SnClient } from './client';
 import type { NodeStatus } from './red';
 import { statusOf, type LinkState } from './status';
-import { hasWildcard, kindOfType, matchTopic, typeOfKind, isValidTopicId, type PredefinedTopics, type TopicKind } from './topics';
+import { kindOfType, typeOfKind, isValidTopicId, type PredefinedTopics, type TopicKind } from './topics';
 
 export interface ConnectionSettings extends Omit<ClientSettings, 'predefined'> {
   predefined: PredefinedTopics;
@@ -511,7 +511,7 @@ export class GatewayConnection {
   private matches(sub: Subscription, name: string, event: InboundEvent): boolean {
     switch (sub.kind) {
       case 'normal':
-        return matchTopic(sub.topic, name);
+        return topicMatches(sub.topic, name);
       case 'predefined':
         return (event.topicIdType === 1 && event.topicId === sub.id) || name === this.settings.predefined.nameOf(sub.id as number);
       case 'short':

@@ -9,7 +9,8 @@ import { handleLinkAction, isLinkAction } from './link-actions';
 import { fromWire, parseFormat, type PayloadFormat } from './payload';
 import type { NodeAPI, NodeDef, NodeMessage } from './red';
 import { statusOf } from './status';
-import { isValidShortTopic, isValidSubscriptionTopic, parseKind, type TopicKind } from './topics';
+import { isValidTopicFilter } from '../../lib';
+import { isValidShortTopic, parseKind, type TopicKind } from './topics';
 
 export interface InDef extends NodeDef {
   broker: string;
@@ -31,7 +32,7 @@ function parseQos(value: unknown, fallback: SessionQoS): SessionQoS {
 function isValidSubscription(topic: string, kind: TopicKind): boolean {
   if (kind === 'short') return isValidShortTopic(topic);
   if (kind === 'predefined') return topic.length > 0;
-  return isValidSubscriptionTopic(topic);
+  return isValidTopicFilter(topic);
 }
 
 interface DynamicSubscription extends SubscriptionSpec {

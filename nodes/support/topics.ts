@@ -29,39 +29,9 @@ export function parseKind(value: unknown): TopicKind | undefined {
   return undefined;
 }
 
-/** A topic filter as MQTT allows it: '+' fills a whole level, '#' only the last one. */
-export function isValidSubscriptionTopic(topic: string): boolean {
-  if (topic.length === 0 || topic.includes('\0')) return false;
-  const levels = topic.split('/');
-  return levels.every((level, i) => {
-    if (level === '#') return i === levels.length - 1;
-    if (level === '+') return true;
-    return !level.includes('#') && !level.includes('+');
-  });
-}
-
 /** A publish topic: not empty, no wildcards, no control characters. */
 export function isValidPublishTopic(topic: string): boolean {
   return topic.length > 0 && !/[+#\b\f\n\r\t\v\0]/.test(topic);
-}
-
-export function hasWildcard(topic: string): boolean {
-  return topic.includes('+') || topic.includes('#');
-}
-
-/** Whether a topic name matches a filter ('+' one level, '#' the rest). */
-export function matchTopic(filter: string, topic: string): boolean {
-  // Wildcards at the first level never match the broker's '$' topics.
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    // Every level before this one matched, so '#' takes the rest (even nothing: "a/#" matches "a").
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
 }
 
 /** A pre-defined topic id: an integer in 1..65534 (0 and 0xFFFF are reserved). */

@@ -1,33 +1,12 @@
 /**
- * The gateway's pure topic and queue rules.
+ * The gateway's pure topic registry and queue rules.
  */
 import * as assert from 'node:assert';
 import { MessageQueue } from '../../lib/gateway/message-queue';
 import { supervisionMs } from '../../lib/gateway/options';
-import { isValidFilter, topicMatches } from '../../lib/gateway/topic-names';
 import { TopicRegistry } from '../../lib/gateway/topic-registry';
 
-describe('gateway topic rules', () => {
-  it('matches MQTT filters', () => {
-    const cases: Array<[string, string, boolean]> = [
-      ['a/b', 'a/b', true],
-      ['a/+', 'a/b', true],
-      ['a/+', 'a/b/c', false],
-      ['a/#', 'a', true],
-      ['a/#', 'a/b/c', true],
-      ['+/+', 'a/b', true],
-      ['#', '$SYS/x', false],
-      ['+/x', '$SYS/x', false],
-      ['a/+/c', 'a//c', true],
-    ];
-    for (const [filter, topic, expected] of cases) assert.strictEqual(topicMatches(filter, topic), expected, `${filter} ${topic}`);
-  });
-
-  it('validates filters', () => {
-    for (const good of ['a', 'a/+', '#', 'a/#', '+/+/x']) assert.ok(isValidFilter(good), good);
-    for (const bad of ['', 'a/#/b', 'a+', 'a/b#']) assert.ok(!isValidFilter(bad), bad);
-  });
-
+describe('gateway topic registry and queue', () => {
   it('registers ids per client up to its limit, pre-defined ids apart', () => {
     const registry = new TopicRegistry({ '1': 'pre/one' }, 2);
     assert.strictEqual(registry.register('x'), 1);

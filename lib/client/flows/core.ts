@@ -209,6 +209,22 @@ export class SessionCore {
     this.scheduleRetry(op, this.now() + this.settings.congestionDelay * 1000);
   }
 
+  /**
+   * Settles an op by its acknowledgement's return code: congestion pauses and
+   * retries it, any other refusal ends it with that error. True when accepted:
+   * the op has ended and the caller resolves it.
+   */
+  settleByReturnCode(op: Operation, returnCode: number, what: string): boolean {
+    if (returnCode === 1) {
+      this.pauseForCongestion(op, what);
+      return false;
+    }
+    this.endOp(op);
+    if (returnCode === 0) return true;
+    op.reject(errorForReturnCode(returnCode, what));
+    return false;
+  }
+
   // ------------------------------------------------------------------ sends
 
   send(packet: Packet): void {

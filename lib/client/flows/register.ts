@@ -3,7 +3,7 @@
  * time) and its REGACK; the gateway's REGISTER, reported as `topicInfo` and
  * answered with the return code a listener chose.
  */
-import { errorForReturnCode } from '../../errors';
+import { hasWildcard } from '../../topics';
 import type { PacketOf } from '../../codec/packets';
 import { validReturnCode, type Reject, type Resolve, type SessionCore } from './core';
 
@@ -17,16 +17,7 @@ export function register(core: SessionCore, topicName: string, resolve: Resolve<
 
 export function onRegack(core: SessionCore, p: PacketOf<'REGACK'>): void {
   const op = core.ops.forMsgId(p.msgId, 'register');
-  if (!op) return;
-  if (p.returnCode === 1) {
-    core.pauseForCongestion(op, 'REGISTER');
-    return;
-  }
-  core.endOp(op);
-  if (p.returnCode !== 0) {
-    op.reject(errorForReturnCode(p.returnCode, 'REGISTER'));
-    return;
-  }
+  if (!op || !core.settleByReturnCode(op, p.returnCode, 'REGISTER')) return;
   core.topics.set(p.topicId, op.topicName as string, true);
   op.resolve(p.topicId);
 }
@@ -36,7 +27,7 @@ const NOT_SUPPORTED = 3;
 
 /** The gateway names a topic id (a wildcard match, a restored session). */
 export function onRegister(core: SessionCore, p: PacketOf<'REGISTER'>): void {
-  if (p.topicName.includes('+') || p.topicName.includes('#')) {
+  if (hasWildcard(p.topicName)) {
     // A REGISTER names one topic; a filter cannot be published to or matched
     // against, so it is refused before any listener sees it and never stored.
     core.sink.log(1, 'Packet', `Rejected the gateway's REGISTER of topic id ${p.topicId} for "${p.topicName}": a topic name has no wildcards.`);

@@ -1,5 +1,5 @@
 /** SUBSCRIBE and UNSUBSCRIBE (one of them outstanding at a time) and their acknowledgements. */
-import { errorForReturnCode } from '../../errors';
+import { hasWildcard } from '../../topics';
 import type { PacketOf } from '../../codec/packets';
 import { TopicTable, type Subscription } from '../topics';
 import type { SubscribeResult, TopicIdTypeArg, TopicRef } from '../types';
@@ -30,22 +30,13 @@ export function unsubscribe(core: SessionCore, topic: TopicRef, topicIdType: Top
 
 export function onSuback(core: SessionCore, p: PacketOf<'SUBACK'>): void {
   const op = core.ops.forMsgId(p.msgId, 'subscribe');
-  if (!op) return;
-  if (p.returnCode === 1) {
-    core.pauseForCongestion(op, 'SUBSCRIBE');
-    return;
-  }
-  core.endOp(op);
-  if (p.returnCode !== 0) {
-    op.reject(errorForReturnCode(p.returnCode, 'SUBSCRIBE'));
-    return;
-  }
+  if (!op || !core.settleByReturnCode(op, p.returnCode, 'SUBSCRIBE')) return;
   const packet = op.packet as PacketOf<'SUBSCRIBE'>;
   const topicIdType = packet.topicIdType as TopicIdTypeArg;
   if (topicIdType === 0) {
     const name = String(packet.topicId);
     core.settings.subscribedTopicId = p.topicId;
-    if (p.topicId !== 0 && !name.includes('#') && !name.includes('+')) core.topics.set(p.topicId, name, false);
+    if (p.topicId !== 0 && !hasWildcard(name)) core.topics.set(p.topicId, name, false);
   }
   const subscription: Subscription = { topic: packet.topicId, topicIdType, qos: packet.qos, topicId: topicIdType === 0 ? p.topicId : 0 };
   core.topics.subscriptions.set(TopicTable.subscriptionKey(packet.topicId, topicIdType), subscription);
