@@ -3,13 +3,13 @@
  * connection), `mqtt-sn in`, `mqtt-sn out`, `mqtt-sn register`,
  * `mqtt-sn sleep`, and `mqtt-sn gateway` to host a gateway in a flow.
  */
-import { registerBrokerNode } from './support/broker-node';
-import { registerGatewayNode } from './support/gateway-node';
-import { registerInNode } from './support/in-node';
-import { registerOutNode } from './support/out-node';
-import type { NodeAPI } from './support/red';
-import { registerRegisterNode } from './support/register-node';
-import { registerSleepNode } from './support/sleep-node';
+import { registerBrokerNode } from './runtime/broker-node';
+import { registerGatewayNode } from './runtime/gateway-node';
+import { registerInNode } from './runtime/in-node';
+import { registerOutNode } from './runtime/out-node';
+import type { NodeAPI } from './runtime/red';
+import { registerRegisterNode } from './runtime/register-node';
+import { registerSleepNode } from './runtime/sleep-node';
 
 export = function (RED: NodeAPI): void {
   registerBrokerNode(RED);

@@ -12,8 +12,9 @@ import { ErrorCode, MqttSnError } from '../errors';
 import { createTimerQueue } from '../timers';
 import { applyConfig, defaultSettings, parseGatewayList, type ClientSettings } from './config';
 import { Discovery, parseEndpoint } from './discovery';
-import { ClientSession, type ConnectParams, type WillParams } from './session';
+import { ClientSession, type ConnectParams, type WillParams } from './client-session';
 import { UdpTransport, formatEndpoint, resolveHost, type Endpoint, type Family } from './transport';
+import { sameAddress } from '../transport/endpoint';
 import type {
   ClientState,
   GatewayInfoEvent,
@@ -679,11 +680,6 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
     if (level <= 0 || level > this.settings.logLevel || this.listenerCount('log') === 0) return;
     this.emit('log', { logLevel: level, message, logType });
   }
-}
-
-function sameAddress(a: string, b: string): boolean {
-  const strip = (x: string): string => (x.startsWith('::ffff:') ? x.slice(7) : x).toLowerCase();
-  return strip(a) === strip(b);
 }
 
 function describe(packet: Packet): string {

@@ -6,47 +6,14 @@
  * the discovery address is multicast).
  */
 import * as dgram from 'node:dgram';
-import * as dns from 'node:dns';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { ErrorCode, MqttSnError } from '../errors';
+import { formatEndpoint, isMulticast, plainAddress, type Endpoint, type Family } from '../transport/endpoint';
 
-export interface Endpoint {
-  address: string;
-  port: number;
-}
-
-export type Family = 4 | 6;
+export { formatEndpoint, isMulticast, resolveHost, type Endpoint, type Family } from '../transport/endpoint';
 
 export type DatagramListener = (datagram: Buffer, from: Endpoint) => void;
-
-/** Resolves a host name or literal to one address (IPv4 preferred unless `family` asks for IPv6). */
-export async function resolveHost(host: string, family?: Family): Promise<{ address: string; family: Family }> {
-  const literal = net.isIP(host);
-  if (literal === 4 || literal === 6) return { address: host, family: literal };
-  try {
-    const found = await dns.promises.lookup(host, { all: true, ...(family ? { family } : {}) });
-    // IPv4 first: a gateway listening on 0.0.0.0 or 127.0.0.1 is the common case, whatever order the resolver uses.
-    const chosen = found.find((entry) => entry.family === 4) ?? found[0];
-    if (!chosen) throw new Error('no address');
-    return { address: chosen.address, family: chosen.family === 6 ? 6 : 4 };
-  } catch (err) {
-    throw new MqttSnError(ErrorCode.DNS_FAILED, `Host name "${host}" could not be resolved: ${(err as Error).message}`);
-  }
-}
-
-export function isMulticast(address: string): boolean {
-  if (net.isIPv4(address)) {
-    const first = Number(address.split('.')[0]);
-    return first >= 224 && first <= 239;
-  }
-  return net.isIPv6(address) && address.toLowerCase().startsWith('ff');
-}
-
-/** host:port, with brackets around an IPv6 address. */
-export function formatEndpoint(endpoint: Endpoint): string {
-  return net.isIPv6(endpoint.address) ? `[${endpoint.address}]:${endpoint.port}` : `${endpoint.address}:${endpoint.port}`;
-}
 
 function socketError(err: unknown, what: string): MqttSnError {
   return new MqttSnError(ErrorCode.SOCKET_ERROR, `${what}: ${(err as Error).message}`);
@@ -61,12 +28,6 @@ async function bind(socket: dgram.Socket, port: number, address: string | undefi
       resolve();
     });
   });
-}
-
-/** An address without an IPv4-mapped prefix or zone, in lower case. */
-function plainAddress(address: string): string {
-  const bare = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return bare.split('%')[0].toLowerCase();
 }
 
 export class UdpTransport {

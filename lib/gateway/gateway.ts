@@ -13,9 +13,10 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
 import { resolveOptions, type GatewayOptions, type LogLevel, type ResolvedOptions } from './options';
 import type { EndReason, SessionHost, SessionTimers, UpstreamLink, UpstreamSink } from './ports';
 import { QuietAnswers } from './quiet-answers';
-import { ClientSession } from './session';
+import { GatewaySession } from './gateway-session';
 import { createStats, type GatewayStats } from './stats';
 import { isValidTopicName } from '../topics';
+import { isMulticast } from '../transport/endpoint';
 import { AggregatingLink, CloseTracker, SharedConnection, TransparentLink } from './upstream';
 
 /** Where a client's packets come from and its answers go. */
@@ -57,12 +58,6 @@ function routeKey(route: Route): string {
   return route.wirelessNodeId ? `${base}|${route.wirelessNodeId.toString('hex')}` : base;
 }
 
-function isMulticast(address: string): boolean {
-  if (isIP(address) === 6) return address.toLowerCase().startsWith('ff');
-  const first = Number(address.split('.')[0]);
-  return first >= 224 && first <= 239;
-}
-
 export class MqttSnGateway extends EventEmitter {
   readonly options: ResolvedOptions;
   readonly stats: GatewayStats = createStats();
@@ -73,14 +68,14 @@ export class MqttSnGateway extends EventEmitter {
   private embedded: EmbeddedBroker | undefined;
   private shared: SharedConnection | undefined;
   private readonly closer = new CloseTracker();
-  private readonly byKey = new Map<string, ClientSession>();
-  private readonly byClientId = new Map<string, ClientSession>();
+  private readonly byKey = new Map<string, GatewaySession>();
+  private readonly byClientId = new Map<string, GatewaySession>();
   private readonly routes = new Map<string, Route>();
   /** Subscriptions of ended sessions that asked to be kept (cleanSession off). */
   private readonly persisted = new Map<string, Map<string, SessionQoS>>();
   private advertiseTimer: ReturnType<typeof setInterval> | undefined;
   private running = false;
-  private readonly host: SessionHost<ClientSession>;
+  private readonly host: SessionHost<GatewaySession>;
   private readonly unknownDisconnects = new QuietAnswers(UNKNOWN_DISCONNECT_QUIET_MS, UNKNOWN_DISCONNECT_MEMORY);
 
   constructor(
@@ -195,17 +190,17 @@ export class MqttSnGateway extends EventEmitter {
     this.emit('log', entry);
   }
 
-  private clientEvent(session: ClientSession, reason?: EndReason): GatewayClientEvent {
+  private clientEvent(session: GatewaySession, reason?: EndReason): GatewayClientEvent {
     const route = this.routes.get(session.key);
     return { clientId: session.clientId, address: route?.address ?? '', port: route?.port ?? 0, ...(reason ? { reason } : {}) };
   }
 
-  private onConnected(session: ClientSession): void {
+  private onConnected(session: GatewaySession): void {
     this.log('info', `client ${session.clientId} connected`);
     this.emit('clientConnected', this.clientEvent(session));
   }
 
-  private onEnded(session: ClientSession, reason: EndReason): void {
+  private onEnded(session: GatewaySession, reason: EndReason): void {
     const event = this.clientEvent(session, reason);
     if (this.byClientId.get(session.clientId) === session) this.byClientId.delete(session.clientId);
     this.forgetAddress(session);
@@ -315,7 +310,7 @@ export class MqttSnGateway extends EventEmitter {
     const predefined = { ...this.options.predefined, ...(this.options.clientPredefined[packet.clientId] ?? {}) };
     const restored = packet.cleanSession ? undefined : this.persisted.get(packet.clientId);
     this.persisted.delete(packet.clientId);
-    const session = new ClientSession(this.host, key, packet.clientId, predefined, (sink) => this.createLink(sink), restored);
+    const session = new GatewaySession(this.host, key, packet.clientId, predefined, (sink) => this.createLink(sink), restored);
     this.byKey.set(key, session);
     this.byClientId.set(packet.clientId, session);
     this.routes.set(key, route);
@@ -330,7 +325,7 @@ export class MqttSnGateway extends EventEmitter {
   }
 
   /** Moves a session to a new address (or forwarder node). */
-  private rebind(session: ClientSession, key: string, route: Route): void {
+  private rebind(session: GatewaySession, key: string, route: Route): void {
     const other = this.byKey.get(key);
     if (other && other !== session) other.terminate('replaced');
     this.forgetAddress(session);
@@ -340,7 +335,7 @@ export class MqttSnGateway extends EventEmitter {
   }
 
   /** Drops the address a session was reached at, unless another session holds it now. */
-  private forgetAddress(session: ClientSession): void {
+  private forgetAddress(session: GatewaySession): void {
     if (this.byKey.get(session.key) !== session) return;
     this.byKey.delete(session.key);
     this.routes.delete(session.key);

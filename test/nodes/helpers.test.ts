@@ -2,9 +2,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Backoff } from '../../nodes/support/backoff';
-import { fromWire, toWire } from '../../nodes/support/payload';
-import { isValidPublishTopic, parseKind, PredefinedTopics } from '../../nodes/support/topics';
+import { Backoff } from '../../nodes/runtime/backoff';
+import { fromWire, toWire } from '../../nodes/runtime/payload';
+import { isValidPublishTopic, parseKind, PredefinedTopics } from '../../nodes/runtime/topics';
 import { buildExampleFlows } from '../../scripts/example-flows';
 
 describe('nodes: helpers', function () {

@@ -9,7 +9,7 @@ import { ErrorCode, ErrorDescription, MqttSnError } from '../../lib/errors';
 import { CLIENT_ERRORS } from '../../lib/client';
 import { createTimerQueue } from '../../lib/timers';
 import { defaultSettings, applyConfig, type ClientSettings } from '../../lib/client/config';
-import { ClientSession } from '../../lib/client/session';
+import { ClientSession } from '../../lib/client/client-session';
 import type { MqttSnClientEvents } from '../../lib/client';
 
 interface Harness {

@@ -30,7 +30,7 @@ function shortNameField(name: string): number {
   return ((name.charCodeAt(0) & 0xff) << 8) | (name.charCodeAt(1) & 0xff);
 }
 
-export class ClientSession implements UpstreamSink {
+export class GatewaySession implements UpstreamSink {
   state: SessionState = 'connecting';
   cleanSession = true;
   keepAlive = 0;
@@ -58,7 +58,7 @@ export class ClientSession implements UpstreamSink {
   private readonly qos2In = new Map<number, 'pending' | 'received'>();
 
   constructor(
-    private readonly host: SessionHost<ClientSession>,
+    private readonly host: SessionHost<GatewaySession>,
     /** The gateway's name for the client's address. */
     public key: string,
     readonly clientId: string,

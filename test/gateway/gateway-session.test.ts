@@ -8,7 +8,7 @@ import * as assert from 'node:assert';
 import type { Packet } from '../../lib/codec/packets';
 import { resolveOptions, type GatewayOptions } from '../../lib/gateway/options';
 import type { EndReason, SessionHost, SessionTimers, UpstreamLink, Will } from '../../lib/gateway/ports';
-import { ClientSession } from '../../lib/gateway/session';
+import { GatewaySession } from '../../lib/gateway/gateway-session';
 import { createStats } from '../../lib/gateway/stats';
 
 /** Timers that fire only when the test moves the clock. */
@@ -45,13 +45,13 @@ class ManualClock implements SessionTimers {
   }
 }
 
-function setup(options: GatewayOptions = {}): { clock: ManualClock; sent: Packet[]; ended: EndReason[]; wills: Array<Will | undefined>; session: ClientSession } {
+function setup(options: GatewayOptions = {}): { clock: ManualClock; sent: Packet[]; ended: EndReason[]; wills: Array<Will | undefined>; session: GatewaySession } {
   const clock = new ManualClock();
   const sent: Packet[] = [];
   const ended: EndReason[] = [];
   const wills: Array<Will | undefined> = [];
   let will: Will | undefined;
-  const host: SessionHost<ClientSession> = {
+  const host: SessionHost<GatewaySession> = {
     options: resolveOptions(options),
     timers: clock,
     stats: createStats(),
@@ -77,7 +77,7 @@ function setup(options: GatewayOptions = {}): { clock: ManualClock; sent: Packet
       if (publishWill) wills.push(will);
     },
   };
-  const session = new ClientSession(host, 'peer', 'c', {}, () => link);
+  const session = new GatewaySession(host, 'peer', 'c', {}, () => link);
   return { clock, sent, ended, wills, session };
 }
 
