@@ -1,0 +1,18 @@
+/**
+ * The datagram transport seam: the interface, endpoints, and the two
+ * transports of the package (node:dgram UDP, the in-memory network).
+ */
+export type { BatchListener, BindOptions, DatagramTransport, ReceivedDatagram, TransportErrorListener, TransportFactory } from './types';
+export { formatEndpoint, isMulticast, resolveHost, sameAddress, sameEndpoint, type Endpoint, type Family } from './endpoint';
+export { UdpTransport, udpTransport } from './udp';
+export {
+  MemoryNetwork,
+  MemoryTransport,
+  type Interceptor,
+  type LinkConditions,
+  type LinkSelector,
+  type MemoryNetworkOptions,
+  type NetworkStats,
+  type Transit,
+  type Verdict,
+} from './memory';

@@ -1,0 +1,20 @@
+/**
+ * The transport suite over each implementation in lib/transport.
+ */
+import { MemoryNetwork } from '../../lib/transport/memory';
+import { udpTransport } from '../../lib/transport/udp';
+import { transportSuite } from './suite';
+
+transportSuite('udp (node:dgram)', { make: udpTransport, ipv6: true, multicast: true, reusePort: false });
+
+let network = new MemoryNetwork();
+transportSuite('memory network', {
+  make: () => network.transport(),
+  cleanup: () => {
+    network.close();
+    network = new MemoryNetwork();
+  },
+  ipv6: true,
+  multicast: true,
+  reusePort: false,
+});
