@@ -32,6 +32,8 @@ export interface NativeAddon {
   readonly codec: NativeCodecBinding;
   /** Timer queue constructor, see lib/timers/native-timers.ts. */
   readonly TimerQueue: new () => unknown;
+  /** Digest of the twin contract the addon was compiled from (lib/twin-contract.ts). */
+  readonly contract: string;
 }
 
 export type NativeMode = 'auto' | 'force' | 'off';

@@ -2,11 +2,13 @@
 #include <napi.h>
 
 #include "codec.h"
+#include "generated/contract.h"
 #include "timers.h"
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("codec", mqttsn::InitCodec(env));
   exports.Set("TimerQueue", mqttsn::InitTimers(env));
+  exports.Set("contract", Napi::String::New(env, mqttsn::kContractDigest));
   return exports;
 }
 

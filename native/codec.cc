@@ -1,4 +1,5 @@
-// Node-API glue for the codec core (codec_core.h). Designed around the cost of
+// Node-API glue for the codec (codec/decode.h, codec/encode.h), the twin of
+// lib/codec/native-codec.ts. Designed around the cost of
 // crossing the boundary: decode writes numbers and offsets into a shared
 // Int32Array and JavaScript builds the packet object (slicing text and payload
 // from the datagram itself); encode reads numbers from a shared Int32Array and
@@ -6,7 +7,8 @@
 #include <vector>
 
 #include "codec.h"
-#include "codec_core.h"
+#include "codec/decode.h"
+#include "codec/encode.h"
 
 namespace mqttsn {
 namespace {

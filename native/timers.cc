@@ -16,11 +16,12 @@
 #include <limits>
 #include <vector>
 
+#include "generated/contract.h"
+
 namespace mqttsn {
 namespace {
 
 constexpr uint32_t kNone = 0xffffffffu;
-constexpr double kMaxId = 4294967295.0;
 constexpr const char* kInvalidArgument = "ERR_MQTTSN_INVALID_ARGUMENT";
 
 // Maps uint32 timer ids to node numbers. Linear probing with backward-shift
@@ -292,8 +293,8 @@ struct Core {
   int refs = 1;
 
   void Publish() {
-    state[0] = heap.NextDeadline();
-    state[1] = static_cast<double>(heap.size());
+    state[timers::kNextDeadline] = heap.NextDeadline();
+    state[timers::kSize] = static_cast<double>(heap.size());
   }
 
   void Release() {
@@ -316,7 +317,7 @@ napi_value ThrowInvalid(napi_env env, const char* message) {
 
 bool ReadId(napi_env env, napi_value value, uint32_t* id) {
   double number;
-  if (napi_get_value_double(env, value, &number) != napi_ok || !(number >= 0 && number <= kMaxId) ||
+  if (napi_get_value_double(env, value, &number) != napi_ok || !(number >= 0 && number <= timers::kMaxTimerId) ||
       std::floor(number) != number) {
     ThrowInvalid(env, "Timer id must be an integer from 0 to 4294967295.");
     return false;
@@ -422,7 +423,7 @@ class TimerQueue : public Napi::ObjectWrap<TimerQueue> {
     }
     Napi::TypedArray state = info[0].As<Napi::TypedArray>();
     Napi::TypedArray out = info[1].As<Napi::TypedArray>();
-    if (state.TypedArrayType() != napi_float64_array || state.ElementLength() < 2 ||
+    if (state.TypedArrayType() != napi_float64_array || state.ElementLength() < timers::kStateSlots ||
         out.TypedArrayType() != napi_uint32_array || out.ElementLength() < 1) {
       ThrowInvalid(env, "TimerQueue expects a Float64Array of 2 and a non-empty Uint32Array.");
       return;

@@ -7,7 +7,9 @@
  */
 import type { NativeAddon, NativeCodecBinding } from '../native';
 import { codecError } from './codec-error';
-import type { Codec, Packet, QoS, SessionQoS, TopicIdTypeValue } from './packets';
+import { contractDigest, DECODE_SLOT_COUNT, DecodeSlot, ENCODE_SLOT_COUNT, EncodeSlot, Sentinel } from '../twin-contract';
+import { ErrorCode } from '../errors';
+import { MsgType, type Codec, type Packet, type QoS, type SessionQoS, type TopicIdTypeValue } from './packets';
 import { sliceText } from './text';
 import {
   asBuffer,
@@ -20,45 +22,42 @@ import {
   qosFromFlags,
 } from './ts/wire';
 
-// Decode slots (DecodeSlot in native/codec_core.h).
-const D_RESULT_CONTEXT = 1;
-const D_OUTER = 2;
-const D_TYPE = 3;
-const D_FLAGS = 4;
-const D_A = 5;
-const D_B = 6;
-const D_C = 7;
-const D_VAR_START = 8;
-const D_VAR_END = 9;
-const D_ASCII = 10;
-const D_PRESENT = 11;
-const D_ENC_RADIUS = 12;
-const D_NODE_START = 13;
-const D_NODE_END = 14;
+// The slots of the shared arrays (lib/twin-contract.ts; native/generated/contract.h has the same).
+const D_RESULT_CONTEXT = DecodeSlot.CONTEXT;
+const D_OUTER = DecodeSlot.OUTER;
+const D_TYPE = DecodeSlot.TYPE;
+const D_FLAGS = DecodeSlot.FLAGS;
+const D_A = DecodeSlot.A;
+const D_B = DecodeSlot.B;
+const D_C = DecodeSlot.C;
+const D_VAR_START = DecodeSlot.VAR_START;
+const D_VAR_END = DecodeSlot.VAR_END;
+const D_ASCII = DecodeSlot.ASCII;
+const D_PRESENT = DecodeSlot.PRESENT;
+const D_ENC_RADIUS = DecodeSlot.ENC_RADIUS;
+const D_NODE_START = DecodeSlot.NODE_START;
+const D_NODE_END = DecodeSlot.NODE_END;
 
-// Encode slots (EncodeSlot in native/codec_core.h).
-const E_TYPE = 0;
-const E_DUP = 1;
-const E_QOS = 2;
-const E_RETAIN = 3;
-const E_WILL = 4;
-const E_CLEAN = 5;
-const E_TOPIC_ID_TYPE = 6;
-const E_ONE_OCTET = 7;
-const E_DURATION = 8;
-const E_TOPIC_ID = 9;
-const E_MSG_ID = 10;
-const E_RETURN_CODE = 11;
-const E_OUTER = 12;
-const E_ENC_RADIUS = 13;
-const E_OFFSET = 14;
-const E_CONTEXT = 15;
-const E_NEED = 16;
+const E_TYPE = EncodeSlot.TYPE;
+const E_DUP = EncodeSlot.DUP;
+const E_QOS = EncodeSlot.QOS;
+const E_RETAIN = EncodeSlot.RETAIN;
+const E_WILL = EncodeSlot.WILL;
+const E_CLEAN = EncodeSlot.CLEAN;
+const E_TOPIC_ID_TYPE = EncodeSlot.TOPIC_ID_TYPE;
+const E_ONE_OCTET = EncodeSlot.ONE_OCTET;
+const E_DURATION = EncodeSlot.DURATION;
+const E_TOPIC_ID = EncodeSlot.TOPIC_ID;
+const E_MSG_ID = EncodeSlot.MSG_ID;
+const E_RETURN_CODE = EncodeSlot.RETURN_CODE;
+const E_OUTER = EncodeSlot.OUTER;
+const E_ENC_RADIUS = EncodeSlot.ENC_RADIUS;
+const E_OFFSET = EncodeSlot.OFFSET;
+const E_CONTEXT = EncodeSlot.CONTEXT;
+const E_NEED = EncodeSlot.NEED;
 
-// Sentinels for values that are not int32 numbers (kInvalid, kUndefined, kNotObject).
-const INVALID = -2147483648;
-const UNDEFINED = -2147483647;
-const NOT_OBJECT = -2147483646;
+const { INVALID, UNDEFINED, NOT_OBJECT } = Sentinel;
+const ENCAPSULATED = MsgType.ENCAPSULATED;
 
 // Like Node's own Buffer pool: small enough that a kept packet pins little memory.
 const SLAB_SIZE = 8 * 1024;
@@ -83,8 +82,12 @@ function shortName(id: number): string {
 
 const codecs = new WeakMap<NativeCodecBinding, Codec>();
 
-/** The codec over an addon's entry points; one per addon, as the slots are shared. */
+/**
+ * The codec over an addon's entry points; one per addon, as the slots are
+ * shared. Throws when the addon was compiled from another contract.
+ */
 export function createNativeCodec(addon: NativeAddon): Codec {
+  checkContract(addon);
   const binding = addon.codec;
   let existing = codecs.get(binding);
   if (!existing) {
@@ -92,6 +95,18 @@ export function createNativeCodec(addon: NativeAddon): Codec {
     codecs.set(binding, existing);
   }
   return existing;
+}
+
+/** Refuses an addon whose slots or codes could mean something else than here. */
+function checkContract(addon: NativeAddon): void {
+  const expected = contractDigest();
+  const { codec } = addon;
+  if (addon.contract !== expected || codec.decodeSlots !== DECODE_SLOT_COUNT || codec.encodeSlots !== ENCODE_SLOT_COUNT) {
+    throw new Error(
+      `The native addon was built from another twin contract (${String(addon.contract)}, expected ${expected}): ` +
+        'rebuild it with `npx node-gyp rebuild`.',
+    );
+  }
 }
 
 function build(binding: NativeCodecBinding): Codec {
@@ -119,15 +134,15 @@ function build(binding: NativeCodecBinding): Codec {
   function packetFromSlots(buf: Buffer): Packet {
     const type = d[D_TYPE];
     switch (type) {
-      case 0x00:
+      case MsgType.ADVERTISE:
         return { type: 'ADVERTISE', gwId: d[D_A], duration: d[D_B] };
-      case 0x01:
+      case MsgType.SEARCHGW:
         return { type: 'SEARCHGW', radius: d[D_A] };
-      case 0x02:
+      case MsgType.GWINFO:
         return d[D_PRESENT] === 1
           ? { type: 'GWINFO', gwId: d[D_A], gwAdd: varBytes(buf) }
           : { type: 'GWINFO', gwId: d[D_A] };
-      case 0x04: {
+      case MsgType.CONNECT: {
         const flags = d[D_FLAGS];
         return {
           type: 'CONNECT',
@@ -137,26 +152,26 @@ function build(binding: NativeCodecBinding): Codec {
           clientId: text(buf),
         };
       }
-      case 0x05:
+      case MsgType.CONNACK:
         return { type: 'CONNACK', returnCode: d[D_A] };
-      case 0x06:
+      case MsgType.WILLTOPICREQ:
         return { type: 'WILLTOPICREQ' };
-      case 0x07:
-      case 0x1a: {
-        const name = type === 0x07 ? 'WILLTOPIC' : 'WILLTOPICUPD';
+      case MsgType.WILLTOPIC:
+      case MsgType.WILLTOPICUPD: {
+        const name = type === MsgType.WILLTOPIC ? 'WILLTOPIC' : 'WILLTOPICUPD';
         if (d[D_PRESENT] !== 1) return { type: name, qos: 0, retain: false, willTopic: '' };
         const flags = d[D_FLAGS];
         return { type: name, qos: qosFromFlags(flags) as SessionQoS, retain: (flags & FLAG_RETAIN) !== 0, willTopic: text(buf) };
       }
-      case 0x08:
+      case MsgType.WILLMSGREQ:
         return { type: 'WILLMSGREQ' };
-      case 0x09:
+      case MsgType.WILLMSG:
         return { type: 'WILLMSG', willMsg: varBytes(buf) };
-      case 0x0a:
+      case MsgType.REGISTER:
         return { type: 'REGISTER', topicId: d[D_A], msgId: d[D_B], topicName: text(buf) };
-      case 0x0b:
+      case MsgType.REGACK:
         return { type: 'REGACK', topicId: d[D_A], msgId: d[D_B], returnCode: d[D_C] };
-      case 0x0c: {
+      case MsgType.PUBLISH: {
         const flags = d[D_FLAGS];
         const idType = flags & MASK_TOPIC_ID_TYPE;
         const id = d[D_A];
@@ -171,15 +186,15 @@ function build(binding: NativeCodecBinding): Codec {
           payload: varBytes(buf),
         };
       }
-      case 0x0d:
+      case MsgType.PUBACK:
         return { type: 'PUBACK', topicId: d[D_A], msgId: d[D_B], returnCode: d[D_C] };
-      case 0x0e:
+      case MsgType.PUBCOMP:
         return { type: 'PUBCOMP', msgId: d[D_B] };
-      case 0x0f:
+      case MsgType.PUBREC:
         return { type: 'PUBREC', msgId: d[D_B] };
-      case 0x10:
+      case MsgType.PUBREL:
         return { type: 'PUBREL', msgId: d[D_B] };
-      case 0x12: {
+      case MsgType.SUBSCRIBE: {
         const flags = d[D_FLAGS];
         const idType = flags & MASK_TOPIC_ID_TYPE;
         return {
@@ -191,26 +206,29 @@ function build(binding: NativeCodecBinding): Codec {
           topicId: topic(buf, idType),
         };
       }
-      case 0x13:
+      case MsgType.SUBACK:
         return { type: 'SUBACK', qos: qosFromFlags(d[D_FLAGS]) as SessionQoS, topicId: d[D_A], msgId: d[D_B], returnCode: d[D_C] };
-      case 0x14: {
+      case MsgType.UNSUBSCRIBE: {
         const idType = d[D_FLAGS] & MASK_TOPIC_ID_TYPE;
         return { type: 'UNSUBSCRIBE', topicIdType: idType as TopicIdTypeValue, msgId: d[D_B], topicId: topic(buf, idType) };
       }
-      case 0x15:
+      case MsgType.UNSUBACK:
         return { type: 'UNSUBACK', msgId: d[D_B] };
-      case 0x16:
+      case MsgType.PINGREQ:
         return d[D_PRESENT] === 1 ? { type: 'PINGREQ', clientId: text(buf) } : { type: 'PINGREQ' };
-      case 0x17:
+      case MsgType.PINGRESP:
         return { type: 'PINGRESP' };
-      case 0x18:
+      case MsgType.DISCONNECT:
         return d[D_PRESENT] === 1 ? { type: 'DISCONNECT', duration: d[D_A] } : { type: 'DISCONNECT' };
-      case 0x1b:
+      case MsgType.WILLTOPICRESP:
         return { type: 'WILLTOPICRESP', returnCode: d[D_A] };
-      case 0x1c:
+      case MsgType.WILLMSGUPD:
         return { type: 'WILLMSGUPD', willMsg: varBytes(buf) };
-      default:
+      case MsgType.WILLMSGRESP:
         return { type: 'WILLMSGRESP', returnCode: d[D_A] };
+      default:
+        // The addon validated the type; one it knows and this table does not is a contract break.
+        throw codecError(ErrorCode.RESERVED_TYPE, -1);
     }
   }
 
@@ -219,7 +237,7 @@ function build(binding: NativeCodecBinding): Codec {
     if (rc !== 0) throw codecError(rc, d[D_RESULT_CONTEXT]);
     const buf = asBuffer(datagram);
     const packet = packetFromSlots(buf);
-    if (d[D_OUTER] !== 0xfe) return packet;
+    if (d[D_OUTER] !== ENCAPSULATED) return packet;
     return {
       type: 'ENCAPSULATED',
       radius: d[D_ENC_RADIUS],
@@ -244,50 +262,50 @@ function build(binding: NativeCodecBinding): Codec {
     const type = msgTypeOf(p.type);
     e[E_TYPE] = type;
     switch (type) {
-      case 0x00:
+      case MsgType.ADVERTISE:
         e[E_ONE_OCTET] = num(p.gwId);
         e[E_DURATION] = num(p.duration);
         break;
-      case 0x01:
+      case MsgType.SEARCHGW:
         e[E_ONE_OCTET] = num(p.radius);
         break;
-      case 0x02:
+      case MsgType.GWINFO:
         e[E_ONE_OCTET] = num(p.gwId);
         bytesArg = p.gwAdd;
         break;
-      case 0x04:
+      case MsgType.CONNECT:
         e[E_WILL] = bool(p.will);
         e[E_CLEAN] = bool(p.cleanSession);
         e[E_DURATION] = num(p.duration);
         textArg = p.clientId;
         break;
-      case 0x05:
-      case 0x1b:
-      case 0x1d:
+      case MsgType.CONNACK:
+      case MsgType.WILLTOPICRESP:
+      case MsgType.WILLMSGRESP:
         e[E_ONE_OCTET] = num(p.returnCode);
         break;
-      case 0x07:
-      case 0x1a:
+      case MsgType.WILLTOPIC:
+      case MsgType.WILLTOPICUPD:
         e[E_QOS] = num(p.qos);
         e[E_RETAIN] = bool(p.retain);
         textArg = p.willTopic;
         break;
-      case 0x09:
-      case 0x1c:
+      case MsgType.WILLMSG:
+      case MsgType.WILLMSGUPD:
         bytesArg = p.willMsg;
         break;
-      case 0x0a:
+      case MsgType.REGISTER:
         e[E_TOPIC_ID] = num(p.topicId);
         e[E_MSG_ID] = num(p.msgId);
         textArg = p.topicName;
         break;
-      case 0x0b:
-      case 0x0d:
+      case MsgType.REGACK:
+      case MsgType.PUBACK:
         e[E_TOPIC_ID] = num(p.topicId);
         e[E_MSG_ID] = num(p.msgId);
         e[E_RETURN_CODE] = num(p.returnCode);
         break;
-      case 0x0c:
+      case MsgType.PUBLISH:
         e[E_DUP] = bool(p.dup);
         e[E_QOS] = num(p.qos);
         e[E_RETAIN] = bool(p.retain);
@@ -297,14 +315,14 @@ function build(binding: NativeCodecBinding): Codec {
         textArg = p.topicId;
         bytesArg = p.payload;
         break;
-      case 0x0e:
-      case 0x0f:
-      case 0x10:
-      case 0x15:
+      case MsgType.PUBCOMP:
+      case MsgType.PUBREC:
+      case MsgType.PUBREL:
+      case MsgType.UNSUBACK:
         e[E_MSG_ID] = num(p.msgId);
         break;
-      case 0x12:
-      case 0x14:
+      case MsgType.SUBSCRIBE:
+      case MsgType.UNSUBSCRIBE:
         e[E_DUP] = bool(p.dup);
         e[E_QOS] = num(p.qos);
         e[E_TOPIC_ID_TYPE] = num(p.topicIdType);
@@ -312,19 +330,21 @@ function build(binding: NativeCodecBinding): Codec {
         e[E_TOPIC_ID] = num(p.topicId);
         textArg = p.topicId;
         break;
-      case 0x13:
+      case MsgType.SUBACK:
         e[E_QOS] = num(p.qos);
         e[E_TOPIC_ID] = num(p.topicId);
         e[E_MSG_ID] = num(p.msgId);
         e[E_RETURN_CODE] = num(p.returnCode);
         break;
-      case 0x16:
+      case MsgType.PINGREQ:
         textArg = p.clientId;
         break;
-      case 0x18:
+      case MsgType.DISCONNECT:
         e[E_DURATION] = num(p.duration);
         break;
       default:
+        // No fields (WILLTOPICREQ, WILLMSGREQ, PINGRESP), a nested ENCAPSULATED or an
+        // unknown type (-1): the addon reports the last two with the same errors as encode.ts.
         break;
     }
   }
@@ -333,7 +353,7 @@ function build(binding: NativeCodecBinding): Codec {
     let nodeId: unknown;
     const outer = packet as unknown as Fields | null;
     if (typeof outer === 'object' && outer !== null && outer.type === 'ENCAPSULATED') {
-      e[E_OUTER] = 0xfe;
+      e[E_OUTER] = ENCAPSULATED;
       e[E_ENC_RADIUS] = num(outer.radius);
       nodeId = outer.wirelessNodeId;
       marshal(outer.packet);

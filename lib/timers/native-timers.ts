@@ -9,6 +9,7 @@
  * expire() writes due ids into a reused Uint32Array and returns their count.
  */
 import { loadAddon } from '../native';
+import { TIMER_STATE_SLOT_COUNT, TimerStateSlot } from '../twin-contract';
 import { checkDeadline, checkNow, checkTimerId } from './arguments';
 import type { TimerQueue, TimerQueueImplementation } from './types';
 
@@ -27,13 +28,13 @@ export type NativeTimerQueueConstructor = new (state: Float64Array, out: Uint32A
 
 /** Ids returned per native expire() call; more due timers take more calls. */
 const EXPIRE_BATCH = 1024;
-/** Slots of the shared state array. */
-const NEXT_DEADLINE = 0;
-const SIZE = 1;
+/** Slots of the shared state array (lib/twin-contract.ts). */
+const NEXT_DEADLINE = TimerStateSlot.NEXT_DEADLINE;
+const SIZE = TimerStateSlot.SIZE;
 
 export class NativeTimerQueue implements TimerQueue {
   /** [earliest deadline (Infinity when empty), size], kept current by the addon. */
-  private readonly state = new Float64Array(new ArrayBuffer(2 * Float64Array.BYTES_PER_ELEMENT));
+  private readonly state = new Float64Array(new ArrayBuffer(TIMER_STATE_SLOT_COUNT * Float64Array.BYTES_PER_ELEMENT));
   private readonly out = new Uint32Array(new ArrayBuffer(EXPIRE_BATCH * Uint32Array.BYTES_PER_ELEMENT));
   private readonly handle: NativeQueueHandle;
 

@@ -1,12 +1,12 @@
 /**
  * TypeScript decoder. Checks run in the order documented in docs/codec.md
- * ("Decode rule order"); native/codec.cc follows the same order so both report
+ * ("Decode rule order"); its twin native/codec/decode.h follows the same order so both report
  * the same first error.
  */
 import { ErrorCode } from '../../errors';
 import { codecError } from '../codec-error';
 import type { Packet, QoS, SessionQoS, TopicIdTypeValue } from '../packets';
-import { PacketTypeName } from '../packets';
+import { MAX_CLIENT_ID_BYTES, MsgType, PacketTypeName } from '../packets';
 import { isShortTopicOctet, isTopicText, sliceText, UTF8_ASCII, UTF8_INVALID, utf8Kind } from '../text';
 import {
   asBuffer,
@@ -14,11 +14,13 @@ import {
   FLAG_DUP,
   FLAG_RETAIN,
   FLAG_WILL,
+  LONG_FORM_MARKER,
   LONG_FORM_MIN_TOTAL,
+  MASK_ENCAPSULATION_RADIUS,
   MASK_QOS,
   MASK_TOPIC_ID_TYPE,
+  PROTOCOL_ID,
   qosFromFlags,
-  TYPE_ENCAPSULATED,
 } from './wire';
 
 const E = ErrorCode;
@@ -30,7 +32,7 @@ function u16(buf: Buffer, i: number): number {
 function clientIdAt(buf: Buffer, s: number, e: number, type: number): string {
   const kind = utf8Kind(buf, s, e);
   if (kind === UTF8_INVALID) throw codecError(E.INVALID_UTF8, type);
-  if (e - s < 1 || e - s > 23) throw codecError(E.INVALID_CLIENT_ID, type);
+  if (e - s < 1 || e - s > MAX_CLIENT_ID_BYTES) throw codecError(E.INVALID_CLIENT_ID, type);
   return sliceText(buf, s, e, kind === UTF8_ASCII);
 }
 
@@ -69,7 +71,7 @@ function reservedFlags(flags: number, allowed: number, type: number): void {
 
 /** Will QoS and retain (WILLTOPIC, WILLTOPICUPD); body length 0 is the empty form. */
 function willTopic(buf: Buffer, s: number, e: number, type: number): Packet {
-  const name = type === 0x07 ? 'WILLTOPIC' : 'WILLTOPICUPD';
+  const name = type === MsgType.WILLTOPIC ? 'WILLTOPIC' : 'WILLTOPICUPD';
   if (e === s) return { type: name, qos: 0, retain: false, willTopic: '' };
   const flags = buf[s];
   reservedFlags(flags, MASK_QOS | FLAG_RETAIN, type);
@@ -97,20 +99,20 @@ function subscriptionTopic(buf: Buffer, s: number, e: number, topicIdType: numbe
 function decodeBody(buf: Buffer, type: number, s: number, e: number): Packet {
   const len = e - s;
   switch (type) {
-    case 0x00:
+    case MsgType.ADVERTISE:
       fixedSize(len, 3, type);
       return { type: 'ADVERTISE', gwId: buf[s], duration: u16(buf, s + 1) };
-    case 0x01:
+    case MsgType.SEARCHGW:
       fixedSize(len, 1, type);
       return { type: 'SEARCHGW', radius: buf[s] };
-    case 0x02:
+    case MsgType.GWINFO:
       minSize(len, 1, type);
       return len === 1 ? { type: 'GWINFO', gwId: buf[s] } : { type: 'GWINFO', gwId: buf[s], gwAdd: buf.subarray(s + 1, e) };
-    case 0x04: {
+    case MsgType.CONNECT: {
       minSize(len, 4, type);
       const flags = buf[s];
       reservedFlags(flags, FLAG_WILL | FLAG_CLEAN_SESSION, type);
-      if (buf[s + 1] !== 0x01) throw codecError(E.INVALID_PROTOCOL_ID, type);
+      if (buf[s + 1] !== PROTOCOL_ID) throw codecError(E.INVALID_PROTOCOL_ID, type);
       return {
         type: 'CONNECT',
         will: (flags & FLAG_WILL) !== 0,
@@ -119,28 +121,28 @@ function decodeBody(buf: Buffer, type: number, s: number, e: number): Packet {
         clientId: clientIdAt(buf, s + 4, e, type),
       };
     }
-    case 0x05:
+    case MsgType.CONNACK:
       fixedSize(len, 1, type);
       return { type: 'CONNACK', returnCode: buf[s] };
-    case 0x06:
+    case MsgType.WILLTOPICREQ:
       fixedSize(len, 0, type);
       return { type: 'WILLTOPICREQ' };
-    case 0x07:
-    case 0x1a:
+    case MsgType.WILLTOPIC:
+    case MsgType.WILLTOPICUPD:
       return willTopic(buf, s, e, type);
-    case 0x08:
+    case MsgType.WILLMSGREQ:
       fixedSize(len, 0, type);
       return { type: 'WILLMSGREQ' };
-    case 0x09:
+    case MsgType.WILLMSG:
       return { type: 'WILLMSG', willMsg: buf.subarray(s, e) };
-    case 0x0a: {
+    case MsgType.REGISTER: {
       minSize(len, 4, type);
       const topicId = u16(buf, s);
       if (topicId === 0xffff) throw codecError(E.INVALID_TOPIC_ID, type);
       const msgId = msgIdAt(buf, s + 2, type);
       return { type: 'REGISTER', topicId, msgId, topicName: topicTextAt(buf, s + 4, e, type) };
     }
-    case 0x0b: {
+    case MsgType.REGACK: {
       fixedSize(len, 5, type);
       const topicId = u16(buf, s);
       const msgId = msgIdAt(buf, s + 2, type);
@@ -148,7 +150,7 @@ function decodeBody(buf: Buffer, type: number, s: number, e: number): Packet {
       if (returnCode === 0 && (topicId === 0 || topicId === 0xffff)) throw codecError(E.INVALID_TOPIC_ID, type);
       return { type: 'REGACK', topicId, msgId, returnCode };
     }
-    case 0x0c: {
+    case MsgType.PUBLISH: {
       minSize(len, 5, type);
       const flags = buf[s];
       reservedFlags(flags, FLAG_DUP | MASK_QOS | FLAG_RETAIN | MASK_TOPIC_ID_TYPE, type);
@@ -175,19 +177,19 @@ function decodeBody(buf: Buffer, type: number, s: number, e: number): Packet {
         payload: buf.subarray(s + 5, e),
       };
     }
-    case 0x0d:
+    case MsgType.PUBACK:
       fixedSize(len, 5, type);
       return { type: 'PUBACK', topicId: u16(buf, s), msgId: u16(buf, s + 2), returnCode: buf[s + 4] };
-    case 0x0e:
+    case MsgType.PUBCOMP:
       fixedSize(len, 2, type);
       return { type: 'PUBCOMP', msgId: msgIdAt(buf, s, type) };
-    case 0x0f:
+    case MsgType.PUBREC:
       fixedSize(len, 2, type);
       return { type: 'PUBREC', msgId: msgIdAt(buf, s, type) };
-    case 0x10:
+    case MsgType.PUBREL:
       fixedSize(len, 2, type);
       return { type: 'PUBREL', msgId: msgIdAt(buf, s, type) };
-    case 0x12: {
+    case MsgType.SUBSCRIBE: {
       minSize(len, 3, type);
       const flags = buf[s];
       reservedFlags(flags, FLAG_DUP | MASK_QOS | MASK_TOPIC_ID_TYPE, type);
@@ -205,7 +207,7 @@ function decodeBody(buf: Buffer, type: number, s: number, e: number): Packet {
         topicId: subscriptionTopic(buf, s + 3, e, topicIdType, type),
       };
     }
-    case 0x13: {
+    case MsgType.SUBACK: {
       fixedSize(len, 6, type);
       const flags = buf[s];
       reservedFlags(flags, MASK_QOS, type);
@@ -219,7 +221,7 @@ function decodeBody(buf: Buffer, type: number, s: number, e: number): Packet {
         returnCode: buf[s + 5],
       };
     }
-    case 0x14: {
+    case MsgType.UNSUBSCRIBE: {
       minSize(len, 3, type);
       const flags = buf[s];
       reservedFlags(flags, MASK_TOPIC_ID_TYPE, type);
@@ -233,24 +235,24 @@ function decodeBody(buf: Buffer, type: number, s: number, e: number): Packet {
         topicId: subscriptionTopic(buf, s + 3, e, topicIdType, type),
       };
     }
-    case 0x15:
+    case MsgType.UNSUBACK:
       fixedSize(len, 2, type);
       return { type: 'UNSUBACK', msgId: msgIdAt(buf, s, type) };
-    case 0x16:
+    case MsgType.PINGREQ:
       return len === 0 ? { type: 'PINGREQ' } : { type: 'PINGREQ', clientId: clientIdAt(buf, s, e, type) };
-    case 0x17:
+    case MsgType.PINGRESP:
       fixedSize(len, 0, type);
       return { type: 'PINGRESP' };
-    case 0x18:
+    case MsgType.DISCONNECT:
       if (len === 0) return { type: 'DISCONNECT' };
       fixedSize(len, 2, type);
       return { type: 'DISCONNECT', duration: u16(buf, s) };
-    case 0x1b:
+    case MsgType.WILLTOPICRESP:
       fixedSize(len, 1, type);
       return { type: 'WILLTOPICRESP', returnCode: buf[s] };
-    case 0x1c:
+    case MsgType.WILLMSGUPD:
       return { type: 'WILLMSGUPD', willMsg: buf.subarray(s, e) };
-    case 0x1d:
+    case MsgType.WILLMSGRESP:
       fixedSize(len, 1, type);
       return { type: 'WILLMSGRESP', returnCode: buf[s] };
     default:
@@ -265,7 +267,7 @@ function decodeFrame(buf: Buffer, off: number, nested: boolean): Packet {
   const b0 = buf[off];
   let total: number;
   let header: number;
-  if (b0 === 0x01) {
+  if (b0 === LONG_FORM_MARKER) {
     if (n < 4) throw codecError(E.TRUNCATED, -1);
     total = u16(buf, off + 1);
     if (total < LONG_FORM_MIN_TOTAL) throw codecError(E.INVALID_LENGTH, -1);
@@ -277,22 +279,22 @@ function decodeFrame(buf: Buffer, off: number, nested: boolean): Packet {
     header = 1;
   }
   const type = buf[off + header];
-  if (type === TYPE_ENCAPSULATED) return decodeEncapsulated(buf, off, n, total, header, nested);
+  if (type === MsgType.ENCAPSULATED) return decodeEncapsulated(buf, off, n, total, header, nested);
   if (PacketTypeName[type] === undefined) throw codecError(E.RESERVED_TYPE, -1);
   if (total !== n) throw codecError(E.LENGTH_MISMATCH, type);
   return decodeBody(buf, type, off + header + 1, off + n);
 }
 
 function decodeEncapsulated(buf: Buffer, off: number, n: number, total: number, header: number, nested: boolean): Packet {
-  const type = TYPE_ENCAPSULATED;
+  const type = MsgType.ENCAPSULATED;
   if (nested || header !== 1 || total < 3) throw codecError(E.INVALID_ENCAPSULATION, type);
   if (total > n) throw codecError(E.TRUNCATED, type);
   if (total === n) throw codecError(E.INVALID_ENCAPSULATION, type);
   const ctrl = buf[off + 2];
-  reservedFlags(ctrl, 0x03, type);
+  reservedFlags(ctrl, MASK_ENCAPSULATION_RADIUS, type);
   return {
     type: 'ENCAPSULATED',
-    radius: ctrl & 0x03,
+    radius: ctrl & MASK_ENCAPSULATION_RADIUS,
     wirelessNodeId: buf.subarray(off + 3, off + total),
     packet: decodeFrame(buf, off + total, true),
   };

@@ -1,18 +1,29 @@
 /**
  * TypeScript encoder. Validates every field in the order documented in
  * docs/codec.md ("Encode rule order") before writing a single octet;
- * native/codec.cc follows the same order.
+ * its twin native/codec/encode.h follows the same order.
  */
 import { ErrorCode } from '../../errors';
 import { codecError } from '../codec-error';
-import type { Packet } from '../packets';
+import { MAX_CLIENT_ID_BYTES, MAX_PACKET_SIZE, MsgType, type Packet } from '../packets';
 import {
   isValidShortTopicString,
   isValidTopicFilterString,
   isValidTopicNameString,
   utf8Length,
 } from '../text';
-import { FLAG_CLEAN_SESSION, FLAG_DUP, FLAG_RETAIN, FLAG_WILL, msgTypeOf, qosToFlags, TYPE_ENCAPSULATED } from './wire';
+import {
+  FLAG_CLEAN_SESSION,
+  FLAG_DUP,
+  FLAG_RETAIN,
+  FLAG_WILL,
+  LONG_FORM_MARKER,
+  MASK_ENCAPSULATION_RADIUS,
+  MAX_WIRELESS_NODE_ID_BYTES,
+  msgTypeOf,
+  PROTOCOL_ID,
+  qosToFlags,
+} from './wire';
 
 const E = ErrorCode;
 const EMPTY = Buffer.alloc(0);
@@ -82,7 +93,7 @@ function textLength(s: string, type: number): number {
 
 function clientIdLength(v: unknown, type: number): number {
   const n = textLength(str(v, type), type);
-  if (n < 1 || n > 23) throw codecError(E.INVALID_CLIENT_ID, type);
+  if (n < 1 || n > MAX_CLIENT_ID_BYTES) throw codecError(E.INVALID_CLIENT_ID, type);
   return n;
 }
 
@@ -113,9 +124,9 @@ function frame(type: number, body: number): [Buffer, number] {
     return [buf, 2];
   }
   const total = body + 4;
-  if (total > 0xffff) throw codecError(E.PACKET_TOO_LARGE, type);
+  if (total > MAX_PACKET_SIZE) throw codecError(E.PACKET_TOO_LARGE, type);
   const buf = Buffer.allocUnsafe(total);
-  buf[0] = 0x01;
+  buf[0] = LONG_FORM_MARKER;
   buf[1] = total >> 8;
   buf[2] = total & 0xff;
   buf[3] = type;
@@ -172,7 +183,7 @@ export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
   const type = msgTypeOf(p.type);
   if (type < 0) throw codecError(E.RESERVED_TYPE, -1);
   switch (type) {
-    case 0x00: {
+    case MsgType.ADVERTISE: {
       const gwId = u8(p.gwId, type);
       const duration = u16(p.duration, type);
       const [buf, at] = frame(type, 3);
@@ -180,9 +191,9 @@ export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
       put16(buf, at + 1, duration);
       return buf;
     }
-    case 0x01:
+    case MsgType.SEARCHGW:
       return oneOctet(type, u8(p.radius, type));
-    case 0x02: {
+    case MsgType.GWINFO: {
       const gwId = u8(p.gwId, type);
       const gwAdd = bytes(p.gwAdd, type);
       const [buf, at] = frame(type, 1 + gwAdd.length);
@@ -190,33 +201,33 @@ export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
       buf.set(gwAdd, at + 1);
       return buf;
     }
-    case 0x04: {
+    case MsgType.CONNECT: {
       const will = bool(p.will, type);
       const clean = bool(p.cleanSession, type);
       const duration = u16(p.duration, type);
       const n = clientIdLength(p.clientId, type);
       const [buf, at] = frame(type, 4 + n);
       buf[at] = (will ? FLAG_WILL : 0) | (clean ? FLAG_CLEAN_SESSION : 0);
-      buf[at + 1] = 0x01;
+      buf[at + 1] = PROTOCOL_ID;
       put16(buf, at + 2, duration);
       writeText(buf, p.clientId as string, at + 4);
       return buf;
     }
-    case 0x05:
-    case 0x1b:
-    case 0x1d:
+    case MsgType.CONNACK:
+    case MsgType.WILLTOPICRESP:
+    case MsgType.WILLMSGRESP:
       return oneOctet(type, u8(p.returnCode, type));
-    case 0x06:
-    case 0x08:
-    case 0x17:
+    case MsgType.WILLTOPICREQ:
+    case MsgType.WILLMSGREQ:
+    case MsgType.PINGRESP:
       return empty(type);
-    case 0x07:
-    case 0x1a:
+    case MsgType.WILLTOPIC:
+    case MsgType.WILLTOPICUPD:
       return willTopic(p, type);
-    case 0x09:
-    case 0x1c:
+    case MsgType.WILLMSG:
+    case MsgType.WILLMSGUPD:
       return bytesOnly(type, bytes(p.willMsg, type));
-    case 0x0a: {
+    case MsgType.REGISTER: {
       const id = u16(p.topicId, type);
       if (id === 0xffff) throw codecError(E.INVALID_TOPIC_ID, type);
       const mid = msgId(p.msgId, type);
@@ -228,7 +239,7 @@ export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
       writeText(buf, topic, at + 4);
       return buf;
     }
-    case 0x0b: {
+    case MsgType.REGACK: {
       const id = u16(p.topicId, type);
       const mid = msgId(p.msgId, type);
       const rc = u8(p.returnCode, type);
@@ -239,7 +250,7 @@ export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
       buf[at + 4] = rc;
       return buf;
     }
-    case 0x0c: {
+    case MsgType.PUBLISH: {
       const dup = bool(p.dup, type);
       const q = qos(p.qos, type, true);
       const retain = bool(p.retain, type);
@@ -262,7 +273,7 @@ export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
       buf.set(payload, at + 5);
       return buf;
     }
-    case 0x0d: {
+    case MsgType.PUBACK: {
       const id = u16(p.topicId, type);
       const mid = u16(p.msgId, type);
       const rc = u8(p.returnCode, type);
@@ -272,18 +283,18 @@ export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
       buf[at + 4] = rc;
       return buf;
     }
-    case 0x0e:
-    case 0x0f:
-    case 0x10:
-    case 0x15: {
+    case MsgType.PUBCOMP:
+    case MsgType.PUBREC:
+    case MsgType.PUBREL:
+    case MsgType.UNSUBACK: {
       const mid = msgId(p.msgId, type);
       const [buf, at] = frame(type, 2);
       put16(buf, at, mid);
       return buf;
     }
-    case 0x12:
-    case 0x14: {
-      const subscribe = type === 0x12;
+    case MsgType.SUBSCRIBE:
+    case MsgType.UNSUBSCRIBE: {
+      const subscribe = type === MsgType.SUBSCRIBE;
       const dup = subscribe ? bool(p.dup, type) : false;
       const q = subscribe ? qos(p.qos, type, false) : 0;
       const idType = topicIdType(p.topicIdType, type);
@@ -307,7 +318,7 @@ export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
       else put16(buf, at + 3, id);
       return buf;
     }
-    case 0x13: {
+    case MsgType.SUBACK: {
       const q = qos(p.qos, type, false);
       const id = u16(p.topicId, type);
       const mid = msgId(p.msgId, type);
@@ -319,31 +330,31 @@ export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
       buf[at + 5] = rc;
       return buf;
     }
-    case 0x16: {
+    case MsgType.PINGREQ: {
       if (p.clientId === undefined) return empty(type);
       const n = clientIdLength(p.clientId, type);
       const [buf, at] = frame(type, n);
       writeText(buf, p.clientId as string, at);
       return buf;
     }
-    case 0x18: {
+    case MsgType.DISCONNECT: {
       if (p.duration === undefined) return empty(type);
       const duration = u16(p.duration, type);
       const [buf, at] = frame(type, 2);
       put16(buf, at, duration);
       return buf;
     }
-    case TYPE_ENCAPSULATED: {
+    case MsgType.ENCAPSULATED: {
       if (nested) throw codecError(E.INVALID_ENCAPSULATION, type);
       const radius = u8(p.radius, type);
-      if (radius > 3) throw codecError(E.INVALID_FIELD, type);
+      if (radius > MASK_ENCAPSULATION_RADIUS) throw codecError(E.INVALID_FIELD, type);
       const nodeId = bytes(p.wirelessNodeId, type);
-      if (nodeId.length > 252) throw codecError(E.INVALID_ENCAPSULATION, type);
+      if (nodeId.length > MAX_WIRELESS_NODE_ID_BYTES) throw codecError(E.INVALID_ENCAPSULATION, type);
       const inner = encodeFrame(p.packet as Fields, true);
       const header = 3 + nodeId.length;
       const buf = Buffer.allocUnsafe(header + inner.length);
       buf[0] = header;
-      buf[1] = TYPE_ENCAPSULATED;
+      buf[1] = MsgType.ENCAPSULATED;
       buf[2] = radius;
       buf.set(nodeId, 3);
       buf.set(inner, header);

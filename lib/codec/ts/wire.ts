@@ -10,7 +10,16 @@ export const FLAG_WILL = 0x08;
 export const FLAG_CLEAN_SESSION = 0x04;
 export const MASK_TOPIC_ID_TYPE = 0x03;
 
-export const TYPE_ENCAPSULATED = 0xfe;
+/** CONNECT's ProtocolId octet: the only value v1.2 defines. */
+export const PROTOCOL_ID = 0x01;
+
+/** Encapsulation Ctrl octet: bits 1-0 are the broadcast radius, the rest reserved. */
+export const MASK_ENCAPSULATION_RADIUS = 0x03;
+/** The encapsulation Length is one octet and covers Length, type, Ctrl and the node id. */
+export const MAX_WIRELESS_NODE_ID_BYTES = 252;
+
+/** First octet of the 3-octet length form. */
+export const LONG_FORM_MARKER = 0x01;
 
 /**
  * Smallest total the 3-octet length form may declare: anything smaller fits the
