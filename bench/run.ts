@@ -44,12 +44,12 @@ function loadModule(name: string): BenchModule | string {
   return loaded as BenchModule;
 }
 
-/** Reads an implementation name from a library module without failing the run. */
+/** Asks a library module which implementation it chose, without failing the run. */
 function implementation(modulePath: string, exportName: string): string {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const loaded = require(modulePath) as Record<string, unknown>;
-    return String(loaded[exportName]);
+    const loaded = require(modulePath) as Record<string, () => string>;
+    return loaded[exportName]();
   } catch (err) {
     return `unavailable (${(err as Error).message.split('\n')[0]})`;
   }

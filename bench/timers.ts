@@ -10,8 +10,9 @@
  *   for several due retransmissions does.
  */
 import { performance } from 'node:perf_hooks';
-import { nativeTimers, tsTimers } from '../lib/timers';
 import type { TimerQueueImplementation } from '../lib/timers';
+import { loadNativeTimers } from '../lib/timers/native-timers';
+import { tsTimers } from '../lib/timers/ts-timers';
 import { opsPerSecond } from './harness';
 import type { BenchOptions, BenchSection } from './harness';
 
@@ -121,6 +122,7 @@ const ROUNDS = 3;
 
 export async function run(options?: BenchOptions): Promise<BenchSection[]> {
   const budgetMs = options?.budgetMs ?? 25_000;
+  const nativeTimers = loadNativeTimers();
   const implementations = nativeTimers ? [tsTimers, nativeTimers] : [tsTimers];
   // 3 sizes × rounds × (schedule+cancel: queues + Node; schedule+expire: queues × 2 + Node),
   // each measurement about twice its measuring time once warm-up and filling count.

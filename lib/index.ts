@@ -1,16 +1,23 @@
 /**
- * node-red-contrib-mqtt-sn: MQTT-SN v1.2 for Node.js.
+ * node-red-contrib-mqtt-sn: MQTT-SN v1.2 for Node.js. What a user needs:
  *
- * - encode / decode / codecImplementation: the wire format (native addon or TypeScript twin)
- * - createTimerQueue: retransmission timer book-keeping (native or TypeScript)
  * - MQTTSN: the client
  * - MqttSnGateway: the gateway that bridges MQTT-SN clients to an MQTT broker
+ * - encode / decode: the wire format, and the packet types (docs/codec.md)
+ * - MqttSnError, ErrorCode, ErrorDescription: every failure's numeric code
+ * - topicMatches, isValidTopicName, isValidTopicFilter, hasWildcard: the MQTT topic rules
+ * - createTimerQueue: retransmission timer book-keeping (docs/timers.md)
+ * - codecImplementation(), timerImplementation(): which twin runs, native or
+ *   TypeScript (MQTTSN_NATIVE, chosen on first use)
+ *
+ * The twins themselves and other test and benchmark internals are not part of
+ * it: tests and benchmarks import them from their modules.
  */
-export { encode, decode, codec, codecImplementation, tsCodec } from './codec';
+export { encode, decode, codec, codecImplementation } from './codec';
 export * from './codec/packets';
-export { MqttSnError, ErrorCode, ErrorDescription } from './errors';
+export { MqttSnError, ErrorCode, ErrorDescription, type ErrorCodeName, type ErrorCodeValue } from './errors';
 export { hasWildcard, isValidTopicFilter, isValidTopicName, topicMatches } from './topics';
-export { createTimerQueue, timerImplementation, tsTimers, nativeTimers } from './timers';
-export type { TimerQueue, TimerQueueImplementation } from './timers/types';
+export { createTimerQueue, timerImplementation } from './timers';
+export type { TimerQueue } from './timers/types';
 export * from './client';
 export * from './gateway';

@@ -1,11 +1,14 @@
 /**
  * Loads the optional C++ addon (native/) the way `ws` loads bufferutil: through
- * node-gyp-build, from the package root. For loadNative(), MQTTSN_NATIVE=0
- * means no addon and MQTTSN_NATIVE=1 makes a missing addon a loud error; unset,
- * it returns the addon when it loads and each part picks its own default
- * (lib/codec, lib/timers: TypeScript, as measured).
+ * node-gyp-build, from the package root, and only when asked.
+ *
+ * twinAddon() is the one rule the twins (lib/codec, lib/timers) choose by, on
+ * their first use: MQTTSN_NATIVE=1 the addon (a missing or stale one is a loud
+ * error), 0 or unset the TypeScript twins, which measured as fast or faster
+ * (docs/benchmarks.md) - and then the addon is never loaded.
  */
 import * as path from 'node:path';
+import { checkContract } from './twin-contract';
 
 /**
  * The addon's codec entry points (native/codec.cc). Numbers travel through two
@@ -71,19 +74,36 @@ export function loadAddon(): { addon: NativeAddon | null; error: Error | null } 
 }
 
 /**
- * The addon, or null when the TypeScript path is to be used. Throws when
- * MQTTSN_NATIVE=1 and the addon cannot be loaded.
+ * The addon, or null when the TypeScript path is to be used: for a native part
+ * that is worth its crossing whenever the addon is built. MQTTSN_NATIVE=0 gives
+ * null without loading anything; MQTTSN_NATIVE=1 throws when the addon cannot
+ * be loaded.
  */
 export function loadNative(): NativeAddon | null {
   const mode = nativeMode();
   if (mode === 'off') return null;
+  if (mode === 'force') return requireNative();
+  return loadAddon().addon;
+}
+
+/** The addon, built from the current twin contract; throws with what to do otherwise. */
+function requireNative(): NativeAddon {
   const { addon, error } = loadAddon();
-  if (addon) return addon;
-  if (mode === 'force') {
+  if (!addon) {
     throw new Error(
       `MQTTSN_NATIVE=1 but the native addon could not be loaded (${error?.message ?? 'unknown error'}). ` +
         'Build it with `npx node-gyp rebuild` or unset MQTTSN_NATIVE to use the TypeScript path.',
     );
   }
-  return null;
+  checkContract(addon);
+  return addon;
+}
+
+/**
+ * Which twins the codec and the timers use, asked by each on its first use:
+ * the addon with MQTTSN_NATIVE=1 (throws when it is missing or stale), else
+ * null for the TypeScript twins, without loading the addon.
+ */
+export function twinAddon(): NativeAddon | null {
+  return nativeMode() === 'force' ? requireNative() : null;
 }

@@ -147,3 +147,21 @@ export const twinContract: TwinContract = {
 export function contractDigest(contract: TwinContract = twinContract): string {
   return createHash('sha256').update(JSON.stringify(contract)).digest('hex').slice(0, 16);
 }
+
+/** What checkContract() reads of an addon (lib/native.ts NativeAddon). */
+interface ContractedAddon {
+  readonly contract: unknown;
+  readonly codec: { readonly decodeSlots: number; readonly encodeSlots: number };
+}
+
+/** Throws unless `addon` was compiled from this contract: its slots or codes could mean something else. */
+export function checkContract(addon: ContractedAddon): void {
+  const expected = contractDigest();
+  const { codec } = addon;
+  if (addon.contract !== expected || codec.decodeSlots !== DECODE_SLOT_COUNT || codec.encodeSlots !== ENCODE_SLOT_COUNT) {
+    throw new Error(
+      `The native addon was built from another twin contract (${String(addon.contract)}, expected ${expected}): ` +
+        'rebuild it with `npx node-gyp rebuild`.',
+    );
+  }
+}

@@ -7,7 +7,7 @@
  */
 import type { NativeAddon, NativeCodecBinding } from '../native';
 import { codecError } from './codec-error';
-import { contractDigest, DECODE_SLOT_COUNT, DecodeSlot, ENCODE_SLOT_COUNT, EncodeSlot, Sentinel } from '../twin-contract';
+import { checkContract, DecodeSlot, EncodeSlot, Sentinel } from '../twin-contract';
 import { ErrorCode } from '../errors';
 import { MsgType, type Codec, type Packet, type QoS, type SessionQoS, type TopicIdTypeValue } from './packets';
 import { sliceText } from './text';
@@ -95,18 +95,6 @@ export function createNativeCodec(addon: NativeAddon): Codec {
     codecs.set(binding, existing);
   }
   return existing;
-}
-
-/** Refuses an addon whose slots or codes could mean something else than here. */
-function checkContract(addon: NativeAddon): void {
-  const expected = contractDigest();
-  const { codec } = addon;
-  if (addon.contract !== expected || codec.decodeSlots !== DECODE_SLOT_COUNT || codec.encodeSlots !== ENCODE_SLOT_COUNT) {
-    throw new Error(
-      `The native addon was built from another twin contract (${String(addon.contract)}, expected ${expected}): ` +
-        'rebuild it with `npx node-gyp rebuild`.',
-    );
-  }
 }
 
 function build(binding: NativeCodecBinding): Codec {

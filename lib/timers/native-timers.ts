@@ -118,3 +118,8 @@ export function createNativeTimers(candidate: unknown): TimerQueueImplementation
 export function loadNativeTimerConstructor(): unknown {
   return loadAddon().addon?.TimerQueue;
 }
+
+/** The native implementation whatever MQTTSN_NATIVE says (tests, benchmarks), or null without a working addon. */
+export function loadNativeTimers(): TimerQueueImplementation | null {
+  return createNativeTimers(loadNativeTimerConstructor());
+}

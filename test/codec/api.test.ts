@@ -1,15 +1,14 @@
 /**
  * What a user of encode()/decode() relies on beyond single packets: results
- * that stay intact, and the MQTTSN_NATIVE switch choosing the implementation.
+ * that stay intact and payloads that are views. (Which implementation runs:
+ * test/native/twin-choice.test.ts.)
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
 import { codec, codecImplementation } from '../../lib/codec';
 import type { Packet } from '../../lib/codec';
 import { Gen } from './generator';
 
-describe(`codec API (${codecImplementation})`, () => {
+describe(`codec API (${codecImplementation()})`, () => {
   it('keeps every encoded Buffer intact while thousands more are encoded', () => {
     const gen = new Gen(0xa11);
     // A copy taken at once is what the result must still read later; decoding it
@@ -37,24 +36,5 @@ describe(`codec API (${codecImplementation})`, () => {
     assert.equal(packet.payload.toString(), 'hi!');
     datagram[7] = 0x48;
     assert.equal(packet.payload.toString(), 'Hi!');
-  });
-
-  it('MQTTSN_NATIVE selects the implementation: 0 TypeScript, unset TypeScript, 1 native', function () {
-    this.timeout(20000);
-    const entry = path.resolve(__dirname, '..', '..', 'lib', 'codec', 'index.js');
-    const implementationWith = (value: string | undefined): string => {
-      const env = { ...process.env };
-      if (value === undefined) delete env.MQTTSN_NATIVE;
-      else env.MQTTSN_NATIVE = value;
-      return execFileSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(entry)}).codecImplementation)`], {
-        env,
-        encoding: 'utf8',
-        timeout: 10000,
-      });
-    };
-    assert.equal(implementationWith('0'), 'ts');
-    assert.equal(implementationWith(undefined), 'ts');
-    // The native pass of the suite runs only where the addon is built, so 1 must give native there.
-    if (process.env.MQTTSN_NATIVE === '1') assert.equal(implementationWith('1'), 'native');
   });
 });

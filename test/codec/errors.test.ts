@@ -229,7 +229,7 @@ function publishOfTotal(total: number): Packet {
   return { type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 1, topicId: 7, msgId: 0, payload: Buffer.alloc(payloadLength, 0x5a) };
 }
 
-describe(`codec errors and boundaries (${codecImplementation})`, () => {
+describe(`codec errors and boundaries (${codecImplementation()})`, () => {
   it(`rejects ${decodeErrors.length} malformed datagrams, each with its exact code`, () => {
     for (const [what, bytes, code] of decodeErrors) expectCode(() => codec.decode(bytes), code, what);
   });

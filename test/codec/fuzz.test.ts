@@ -62,7 +62,7 @@ function reencode(packet: Packet): Buffer | undefined {
   }
 }
 
-describe(`codec fuzz (${codecImplementation})`, () => {
+describe(`codec fuzz (${codecImplementation()})`, () => {
   it('50,000 mutated vectors: a codec error, or a packet that re-encodes to the same octets', () => {
     const vectors = loadVectors();
     const gen = new Gen(0xf022);

@@ -36,7 +36,7 @@ function expectedPacket(v: Vector): Packet {
   return { ...v.expected, payload } as unknown as Packet;
 }
 
-describe(`codec vectors (${codecImplementation})`, () => {
+describe(`codec vectors (${codecImplementation()})`, () => {
   it('has all 94 captured packets, covering every message type', () => {
     assert.equal(vectors.length, 94);
     const types = new Set(vectors.map((v) => v.expected.type));

@@ -5,15 +5,17 @@
 import * as assert from 'node:assert/strict';
 import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { nativeMode } from '../../lib/native';
-import { createTimerQueue, nativeTimers, timerImplementation, tsTimers } from '../../lib/timers';
+import { createTimerQueue, timerImplementation } from '../../lib/timers';
 import type { TimerQueue, TimerQueueImplementation } from '../../lib/timers';
-import { loadNativeTimerConstructor } from '../../lib/timers/native-timers';
+import { loadNativeTimerConstructor, loadNativeTimers } from '../../lib/timers/native-timers';
+import { tsTimers } from '../../lib/timers/ts-timers';
 import { rng } from '../codec/generator';
 import { ReferenceQueue } from './reference';
 
+const nativeTimers = loadNativeTimers();
 const implementations: TimerQueueImplementation[] = [tsTimers];
 if (nativeTimers) implementations.push(nativeTimers);
-implementations.push({ name: timerImplementation, create: createTimerQueue });
+implementations.push({ name: timerImplementation(), create: createTimerQueue });
 
 function labelOf(impl: TimerQueueImplementation, index: number): string {
   return index === implementations.length - 1 ? `createTimerQueue() (${impl.name})` : `${impl.name} timer queue`;
@@ -35,10 +37,10 @@ function invalidArgument(fn: () => unknown): string {
 describe('timer queue: implementation choice', () => {
   it('follows MQTTSN_NATIVE', () => {
     const mode = nativeMode();
-    if (mode === 'off') assert.equal(timerImplementation, 'ts');
-    if (mode === 'force') assert.equal(timerImplementation, 'native');
+    if (mode === 'off') assert.equal(timerImplementation(), 'ts');
+    if (mode === 'force') assert.equal(timerImplementation(), 'native');
     // Unset, the TypeScript queue: it measured as fast or faster than the native one.
-    if (mode === 'auto') assert.equal(timerImplementation, 'ts');
+    if (mode === 'auto') assert.equal(timerImplementation(), 'ts');
   });
 
   it('offers the native queue whenever the addon is built, whatever MQTTSN_NATIVE says', () => {
@@ -317,7 +319,7 @@ implementations.forEach((impl, index) => {
 describe('timer queue: TypeScript and native side by side', function () {
   if (!nativeTimers) {
     it('is not available: the native addon is not built', () => {
-      assert.equal(timerImplementation, 'ts');
+      assert.equal(timerImplementation(), 'ts');
     });
     return;
   }
