@@ -7,6 +7,7 @@
  * - MqttSnError, ErrorCode, ErrorDescription: every failure's numeric code
  * - topicMatches, isValidTopicName, isValidTopicFilter, hasWildcard: the MQTT topic rules
  * - createTimerQueue: retransmission timer book-keeping (docs/timers.md)
+ * - the datagram transport seam: UdpTransport, the in-memory MemoryNetwork, endpoints
  * - codecImplementation(), timerImplementation(): which twin runs, native or
  *   TypeScript (MQTTSN_NATIVE, chosen on first use)
  *
@@ -19,5 +20,6 @@ export { MqttSnError, ErrorCode, ErrorDescription, type ErrorCodeName, type Erro
 export { hasWildcard, isValidTopicFilter, isValidTopicName, topicMatches } from './topics';
 export { createTimerQueue, timerImplementation } from './timers';
 export type { TimerQueue } from './timers/types';
+export * from './transport';
 export * from './client';
 export * from './gateway';

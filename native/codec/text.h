@@ -46,6 +46,11 @@ inline bool ValidUtf8(const uint8_t* d, size_t s, size_t e, bool* ascii) {
   return true;
 }
 
+constexpr int kNul = 0x00;
+constexpr int kPlus = 0x2b;
+constexpr int kHash = 0x23;
+constexpr int kSlash = 0x2f;
+
 // Encoding checks topic names and filters on UTF-16 code units: '+', '#', '/'
 // and NUL are single units in both UTF-8 and UTF-16, so these templates take either.
 template <typename Unit>
@@ -53,7 +58,7 @@ inline bool ValidTopicName(const Unit* d, size_t s, size_t e) {
   if (e <= s) return false;
   for (size_t i = s; i < e; i++) {
     Unit c = d[i];
-    if (c == 0x00 || c == 0x2b || c == 0x23) return false;
+    if (c == kNul || c == kPlus || c == kHash) return false;
   }
   return true;
 }
@@ -63,11 +68,11 @@ inline bool ValidTopicFilter(const Unit* d, size_t s, size_t e) {
   if (e <= s) return false;
   for (size_t i = s; i < e; i++) {
     Unit c = d[i];
-    if (c == 0x00) return false;
-    if (c == 0x2b || c == 0x23) {
-      if (i > s && d[i - 1] != 0x2f) return false;
-      if (c == 0x23 && i != e - 1) return false;
-      if (c == 0x2b && i + 1 < e && d[i + 1] != 0x2f) return false;
+    if (c == kNul) return false;
+    if (c == kPlus || c == kHash) {
+      if (i > s && d[i - 1] != kSlash) return false;
+      if (c == kHash && i != e - 1) return false;
+      if (c == kPlus && i + 1 < e && d[i + 1] != kSlash) return false;
     }
   }
   return true;
@@ -79,7 +84,7 @@ inline bool ValidTopicFilter(const Unit* d, size_t s, size_t e) {
 inline bool TopicText(const uint8_t* d, size_t s, size_t e) {
   if (e <= s) return false;
   for (size_t i = s; i < e; i++) {
-    if (d[i] == 0x00) return false;
+    if (d[i] == kNul) return false;
   }
   return true;
 }
