@@ -1,12 +1,18 @@
 /**
- * The in-process MQTT broker (aedes) used when no broker URL is configured,
- * served over TCP on 127.0.0.1 so that MQTT clients can reach it too.
+ * The in-process MQTT broker (aedes) used when no broker URL is configured.
+ * The gateway's own connections reach it through in-memory streams (no socket,
+ * no file descriptor per client; aedes still owns sessions, wills and retained
+ * messages); it also listens on TCP 127.0.0.1 so that MQTT clients can reach it.
  */
 import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { memoryPipe } from './memory-pipe';
 
 export interface EmbeddedBroker {
   /** mqtt://127.0.0.1:PORT */
   readonly url: string;
+  /** A new in-memory connection to the broker: the stream an MQTT client speaks over. */
+  connect(): Duplex;
   close(): Promise<void>;
 }
 
@@ -14,12 +20,13 @@ export async function startEmbeddedBroker(port: number): Promise<EmbeddedBroker>
   // aedes is an ES module: a real dynamic import (kept as such in CommonJS output).
   const { Aedes } = await import('aedes');
   const aedes = await Aedes.createBroker();
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    aedes.handle(socket);
-  });
+  const streams = new Set<Duplex>();
+  const serve = (stream: Duplex): void => {
+    streams.add(stream);
+    stream.on('close', () => streams.delete(stream));
+    aedes.handle(stream);
+  };
+  const server = net.createServer(serve);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -33,13 +40,21 @@ export async function startEmbeddedBroker(port: number): Promise<EmbeddedBroker>
     throw error;
   }
   const { port: bound } = server.address() as net.AddressInfo;
+  let closed = false;
   return {
     url: `mqtt://127.0.0.1:${bound}`,
+    connect() {
+      const [client, broker] = memoryPipe();
+      if (closed) broker.destroy();
+      else serve(broker);
+      return client;
+    },
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      closed = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
+      for (const stream of streams) stream.destroy();
+      await stopped;
     },
   };
 }

@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { decode, encode } from '../codec';
 import { ReturnCode, TopicIdType, type Connect, type Packet, type PacketOf, type SessionQoS } from '../codec/packets';
 import { ErrorCode, MqttSnError } from '../errors';
+import { embeddedDialer, urlDialer, type BrokerDialer } from './broker-connection';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
 import { resolveOptions, type GatewayOptions, type LogLevel, type ResolvedOptions } from './options';
 import type { EndReason, SessionHost, SessionTimers, UpstreamLink, UpstreamSink } from './ports';
@@ -66,6 +67,7 @@ export class MqttSnGateway extends EventEmitter {
 
   private socket: dgram.Socket | undefined;
   private embedded: EmbeddedBroker | undefined;
+  private dialer: BrokerDialer | undefined;
   private shared: SharedConnection | undefined;
   private readonly closer = new CloseTracker();
   private readonly byKey = new Map<string, GatewaySession>();
@@ -113,13 +115,16 @@ export class MqttSnGateway extends EventEmitter {
     try {
       if (this.options.broker) {
         this.brokerUrl = this.options.broker;
+        this.dialer = urlDialer(this.brokerUrl);
       } else {
         this.embedded = await startEmbeddedBroker(this.options.embeddedBrokerPort);
         this.brokerUrl = this.embedded.url;
+        // The gateway's own connections stay in memory; the TCP listener is for other MQTT clients.
+        this.dialer = embeddedDialer(this.embedded);
         this.log('info', `embedded MQTT broker listening on ${this.brokerUrl}`);
       }
       const sharedId = `mqttsn-gw-${this.options.gatewayId}-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
-      this.shared = new SharedConnection(this.brokerUrl, sharedId, (l, m) => this.log(l, m));
+      this.shared = new SharedConnection(this.dialer, sharedId, (l, m) => this.log(l, m));
       try {
         await this.shared.start();
       } catch (error) {
@@ -321,7 +326,7 @@ export class MqttSnGateway extends EventEmitter {
   private createLink(sink: UpstreamSink): UpstreamLink {
     const shared = this.shared as SharedConnection;
     if (this.options.mode === 'aggregating') return new AggregatingLink(shared, sink);
-    return new TransparentLink(this.brokerUrl, sink, this.closer, (l, m) => this.log(l, m));
+    return new TransparentLink(this.dialer as BrokerDialer, sink, this.closer, (l, m) => this.log(l, m));
   }
 
   /** Moves a session to a new address (or forwarder node). */

@@ -7,8 +7,9 @@
  *   the gateway fans messages out to the sessions and publishes wills itself.
  *   The transparent gateway also keeps one SharedConnection for QoS -1.
  */
-import * as mqtt from 'mqtt';
+import type * as mqtt from 'mqtt';
 import type { SessionQoS } from '../codec/packets';
+import { corkForTurn, type BrokerDialer } from './broker-connection';
 import type { DownstreamMessage } from './message-queue';
 import type { LogLevel } from './options';
 import type { OpenParams, UpstreamLink, UpstreamSink, Will } from './ports';
@@ -93,7 +94,7 @@ export class TransparentLink implements UpstreamLink {
   private closed = false;
 
   constructor(
-    private readonly url: string,
+    private readonly dialer: BrokerDialer,
     private readonly sink: UpstreamSink,
     private readonly closer: CloseTracker,
     private readonly log: Log,
@@ -111,7 +112,7 @@ export class TransparentLink implements UpstreamLink {
 
   private connect(will: Will | undefined, done: (error?: Error) => void): void {
     const params = this.params as OpenParams;
-    const client = mqtt.connect(this.url, {
+    const client = this.dialer.dial({
       clientId: params.clientId,
       clean: params.cleanSession,
       keepalive: BROKER_KEEPALIVE,
@@ -165,6 +166,7 @@ export class TransparentLink implements UpstreamLink {
 
   publish(message: DownstreamMessage, done: (error?: Error) => void): void {
     this.withClient((client) => {
+      corkForTurn(client);
       client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, (error) => done(error ?? undefined));
     });
   }
@@ -249,7 +251,7 @@ export class SharedConnection {
   private readonly unanswered = new Map<number, { link: AggregatingLink; filter: string }>();
 
   constructor(
-    private readonly url: string,
+    private readonly dialer: BrokerDialer,
     private readonly clientId: string,
     private readonly log: Log,
   ) {}
@@ -260,7 +262,7 @@ export class SharedConnection {
 
   /** Connects; rejects when the first attempt fails. Later losses reconnect on their own. */
   start(): Promise<void> {
-    const client = mqtt.connect(this.url, {
+    const client = this.dialer.dial({
       clientId: this.clientId,
       clean: true,
       keepalive: BROKER_KEEPALIVE,
@@ -282,8 +284,8 @@ export class SharedConnection {
       this.retainedFor = this.unanswered.get(packet.messageId);
       this.unanswered.delete(packet.messageId);
     });
-    client.on('offline', () => this.log('warn', `broker ${this.url} unreachable, retrying`));
-    client.on('reconnect', () => this.log('debug', `reconnecting to ${this.url}`));
+    client.on('offline', () => this.log('warn', `broker ${this.dialer.label} unreachable, retrying`));
+    client.on('reconnect', () => this.log('debug', `reconnecting to ${this.dialer.label}`));
     return new Promise<void>((resolve, reject) => {
       const onConnect = (): void => {
         client.removeListener('error', onError);
@@ -312,6 +314,7 @@ export class SharedConnection {
 
   publish(message: DownstreamMessage, done: (error?: Error) => void): void {
     if (!this.client) return done(new Error('gateway stopped'));
+    corkForTurn(this.client);
     this.client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, (error) => done(error ?? undefined));
   }
 
