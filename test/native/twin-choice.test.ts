@@ -116,6 +116,20 @@ describe('choosing a twin (MQTTSN_NATIVE)', function () {
       assert.equal(report.codec, undefined);
     });
 
+    it('fails loudly when a client is constructed, before any datagram could be misread', () => {
+      const program = `
+        const sn = require(${JSON.stringify(path.join(pkg, 'dist', 'lib', 'index.js'))});
+        try { new sn.MQTTSN(); console.log('constructed'); } catch (err) { console.log(err.message); }
+      `;
+      const result = spawnSync(process.execPath, ['-e', program], {
+        env: { ...process.env, MQTTSN_NATIVE: '1' },
+        encoding: 'utf8',
+        timeout: 20000,
+      });
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, /^MQTTSN_NATIVE=1 but the native addon could not be loaded/);
+    });
+
     it('runs the TypeScript twins unset', () => {
       const report = runUser(path.join(pkg, 'dist', 'lib', 'index.js'), undefined);
       assert.equal(report.codec, 'ts');
