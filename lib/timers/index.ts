@@ -38,4 +38,5 @@ export function timerImplementation(): 'native' | 'ts' {
   return activeTimers().name;
 }
 
+export { MAX_TIMER_ID } from './arguments';
 export type { TimerQueue, TimerQueueImplementation } from './types';
