@@ -17,7 +17,9 @@ function isConfigNode(node: FlowNode): boolean {
 
 /**
  * Reads every example, puts each on its own tab, and points the gateway
- * configurations at `gatewayPort` when it differs from the default.
+ * configurations at `gatewayPort` when it differs from the default. The debug
+ * nodes of all but the first tab start inactive, so the sidebar shows one
+ * example at a time: their buttons on the canvas turn each on.
  */
 export function buildExampleFlows(examplesDir: string, gatewayPort = 1884): FlowNode[] {
   const files = fs.readdirSync(examplesDir).filter((f) => f.endsWith('.json')).sort();
@@ -33,7 +35,8 @@ export function buildExampleFlows(examplesDir: string, gatewayPort = 1884): Flow
           configs.set(node.id, node.port === 1884 ? { ...node, port: gatewayPort } : { ...node });
         }
       } else {
-        flows.push({ ...node, z: tabId });
+        const quiet = index > 0 && node.type === 'debug';
+        flows.push(quiet ? { ...node, z: tabId, active: false } : { ...node, z: tabId });
       }
     }
   });

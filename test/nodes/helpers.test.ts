@@ -72,5 +72,9 @@ describe('nodes: helpers', function () {
       assert.ok(flows.some((n) => n.type === type), `an example uses ${type}`);
     }
     assert.equal(flows.filter((n) => n.type === 'comment').length, tabs.length, 'a comment in each example');
+    // Only the first tab's debug nodes talk at start: the sidebar is not flooded by every example at once.
+    const debugs = flows.filter((n) => n.type === 'debug');
+    assert.ok(debugs.some((n) => n.z !== tabs[0].id), 'later tabs have debug nodes');
+    for (const node of debugs) assert.equal(node.active !== false, node.z === tabs[0].id, `${node.id} active only on the first tab`);
   });
 });
