@@ -1,11 +1,17 @@
 /** Payload conversions between Node-RED messages and MQTT-SN publishes. */
 import { isUtf8 } from 'node:buffer';
 
-/** How an in node presents what it received. */
-export type PayloadFormat = 'auto' | 'utf8' | 'json' | 'buffer';
+/**
+ * How an in node presents what it received, as the core MQTT in node offers:
+ * 'auto' parsed JSON, a string or a Buffer; 'auto-string' a string or a Buffer;
+ * always a string, parsed JSON, a Buffer, or the bytes in base64.
+ */
+export type PayloadFormat = 'auto' | 'auto-string' | 'utf8' | 'json' | 'buffer' | 'base64';
+
+const FORMATS: ReadonlySet<string> = new Set<PayloadFormat>(['auto', 'auto-string', 'utf8', 'json', 'buffer', 'base64']);
 
 export function parseFormat(value: unknown): PayloadFormat | undefined {
-  return value === 'auto' || value === 'utf8' || value === 'json' || value === 'buffer' ? value : undefined;
+  return typeof value === 'string' && FORMATS.has(value) ? (value as PayloadFormat) : undefined;
 }
 
 /** What goes on the wire for msg.payload: Buffers as they are, objects as JSON, the rest as text. */
@@ -27,6 +33,10 @@ export function fromWire(bytes: Buffer, format: PayloadFormat): unknown {
       return bytes;
     case 'utf8':
       return bytes.toString('utf8');
+    case 'base64':
+      return bytes.toString('base64');
+    case 'auto-string':
+      return isUtf8(bytes) ? bytes.toString('utf8') : bytes;
     case 'json':
       if (!isUtf8(bytes)) throw new Error('payload is not UTF-8 text, so not JSON');
       return JSON.parse(bytes.toString('utf8'));

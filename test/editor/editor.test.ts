@@ -1,15 +1,18 @@
 /**
  * The editor in a real browser (Debian's chromium through playwright-core):
- * the palette, the config dialog and its validation, importing an example
- * from Import > Examples, deploying it, and its messages in the debug
- * sidebar. Leaves a screenshot in test-artifacts/editor.png.
+ * the names in the palette and the dialogs, the mqtt-sn client dialog (its
+ * validation, units, message sections, pre-defined topics editor and import),
+ * the out and in node dialogs, importing an example from Import > Examples,
+ * deploying it, and its messages in the debug sidebar. Leaves screenshots in
+ * test-artifacts/. Every step waits for what it needs, with generous limits:
+ * the suite runs on loaded machines.
  */
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { MqttSnGateway } from '../../lib/gateway';
 import { EXAMPLE_PREDEFINED_TOPICS } from '../../scripts/example-flows';
 
@@ -68,8 +71,20 @@ async function stopServer(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Playwright's waits, generous: other builds and suites may share the machine's cores. */
+const WAIT_MS = 30000;
+
+type Red = {
+  nodes: {
+    getType(t: string): { paletteLabel?: string; defaults: Record<string, { validate?: (this: object, v: string, opt: object) => boolean | string }> };
+    node(id: string): Record<string, unknown> | null;
+    eachNode(f: (n: { id: string; valid?: boolean }) => void): void;
+    eachConfig(f: (n: { id: string; valid?: boolean }) => void): void;
+  };
+};
+
 describe('editor: the nodes in a real browser', function () {
-  this.timeout(60000);
+  this.timeout(180000);
   let base: string;
   let gateway: MqttSnGateway;
   let server: { child: ChildProcess; url: string } | undefined;
@@ -98,9 +113,12 @@ describe('editor: the nodes in a real browser', function () {
       ],
       viewport: { width: 1400, height: 900 },
     });
+    context.setDefaultTimeout(WAIT_MS);
     page = context.pages()[0] ?? (await context.newPage());
-    await page.goto(server.url);
-    await page.locator('#red-ui-palette-search').waitFor({ timeout: 30000 });
+    await page.goto(server.url, { timeout: 60000 });
+    await page.locator('#red-ui-palette-search').waitFor({ timeout: 60000 });
+    // The palette fills in once the node definitions have loaded.
+    await page.locator('.red-ui-palette-node[data-palette-type="mqtt-sn gateway"]').waitFor({ state: 'attached', timeout: 60000 });
   });
 
   after(async function () {
@@ -110,45 +128,90 @@ describe('editor: the nodes in a real browser', function () {
     fs.rmSync(base, { recursive: true, force: true });
   });
 
-  it('shows the nodes in the MQTT-SN palette category', async function () {
+  /** The editor's validator of one property, called as the editor calls it. */
+  function validate(type: string, property: string, value: string, node: object = {}): Promise<boolean | string> {
+    return page.evaluate(
+      ({ type, property, value, node }) => {
+        const red = (globalThis as unknown as { RED: Red }).RED;
+        const check = red.nodes.getType(type).defaults[property].validate;
+        return check ? check.call(node, value, {}) : true;
+      },
+      { type, property, value, node },
+    );
+  }
+
+  async function hasError(field: Locator): Promise<boolean> {
+    return ((await field.getAttribute('class')) ?? '').includes('input-error');
+  }
+
+  /** Opens a node's edit tray from the canvas. */
+  async function openNode(id: string): Promise<void> {
+    await page.locator(`g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node`).dblclick();
+    await page.locator('#node-dialog-ok').waitFor();
+  }
+
+  /** Closes the topmost tray with its button and waits until it has gone. */
+  async function closeTray(button: '#node-dialog-ok' | '#node-dialog-cancel' | '#node-config-dialog-ok' | '#node-config-dialog-cancel'): Promise<void> {
+    await page.locator(button).click();
+    await page.locator(button).waitFor({ state: 'detached' });
+  }
+
+  async function trayTitle(): Promise<string> {
+    return (await page.locator('.red-ui-tray-titlebar').last().innerText()).trim();
+  }
+
+  async function shoot(name: string): Promise<void> {
+    // No tooltip or hover effect in the picture.
+    await page.mouse.move(5, 890);
+    await page.locator('.red-ui-popover').first().waitFor({ state: 'detached' }).catch(() => undefined);
+    fs.mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+  }
+
+  it('names the family mqtt-sn in, out, register, sleep, gateway in the MQTT-SN palette, and the config node mqtt-sn client', async function () {
     const header = page.locator('.red-ui-palette-header', { hasText: 'MQTT-SN' });
     await header.waitFor();
     for (const type of ['mqtt-sn in', 'mqtt-sn out', 'mqtt-sn register', 'mqtt-sn sleep', 'mqtt-sn gateway']) {
       const entry = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       await entry.waitFor({ state: 'attached' });
       assert.equal(await entry.count(), 1, `${type} in the palette`);
+      // The palette wraps labels at hyphens and spaces into separate spans.
+      const label = (await entry.locator('.red-ui-palette-label').textContent()) ?? '';
+      assert.equal(label.replace(/\s+/g, ''), type.replace(/\s+/g, ''), `${type}'s palette label`);
     }
     const category = await page.locator('.red-ui-palette-node[data-palette-type="mqtt-sn out"]').evaluate((el) => el.closest('.red-ui-palette-category')?.id);
     assert.equal(category, 'red-ui-palette-container-mqttsn');
+    const configLabel = await page.evaluate(() => (globalThis as unknown as { RED: Red }).RED.nodes.getType('mqtt-sn-broker').paletteLabel);
+    assert.equal(configLabel, 'mqtt-sn client');
   });
 
   it('gives each port field an error text that matches what it accepts', async function () {
-    const verdicts = await page.evaluate(() => {
-      type Validate = (this: object, value: string, opt: object) => boolean | string;
-      const red = (globalThis as unknown as { RED: { nodes: { getType(t: string): { defaults: { port: { validate: Validate } } } } } }).RED;
-      const check = (type: string, value: string) => red.nodes.getType(type).defaults.port.validate.call({}, value, {});
-      return {
-        gateway0: check('mqtt-sn gateway', '0'),
-        gatewayTooBig: check('mqtt-sn gateway', '70000'),
-        config0: check('mqtt-sn-broker', '0'),
-        configTooBig: check('mqtt-sn-broker', '70000'),
-      };
-    });
     // The gateway node may listen on any free port (0); a client must name the gateway's port.
-    assert.equal(verdicts.gateway0, true);
-    assert.match(String(verdicts.gatewayTooBig), /from 0 to 65535/);
-    assert.match(String(verdicts.config0), /from 1 to 65535/);
-    assert.match(String(verdicts.configTooBig), /from 1 to 65535/);
+    assert.equal(await validate('mqtt-sn gateway', 'port', '0'), true);
+    assert.match(String(await validate('mqtt-sn gateway', 'port', '70000')), /from 0 to 65535/);
+    assert.match(String(await validate('mqtt-sn-broker', 'port', '0')), /from 1 to 65535/);
+    assert.match(String(await validate('mqtt-sn-broker', 'port', '70000')), /from 1 to 65535/);
   });
 
-  it('imports an example from Import > Examples', async function () {
-    await page.click('#red-ui-header-button-sidemenu');
-    await page.click('#menu-item-import');
+  it('says what is missing for an empty host, and refuses QoS -1 with a topic name', async function () {
+    assert.match(String(await validate('mqtt-sn-broker', 'host', '  ')), /gateway's host name or IP address/);
+    assert.equal(await validate('mqtt-sn-broker', 'host', 'gw.local'), true);
+    assert.match(String(await validate('mqtt-sn gateway', 'host', '')), /address to listen on/);
+    assert.match(String(await validate('mqtt-sn out', 'qos', '-1', { topicType: 'normal' })), /QoS -1 needs a short topic name or a pre-defined topic id/);
+    assert.equal(await validate('mqtt-sn out', 'qos', '-1', { topicType: 'short' }), true);
+    assert.equal(await validate('mqtt-sn out', 'qos', '-1', { topicType: 'predefined' }), true);
+    assert.equal(await validate('mqtt-sn out', 'qos', '1', { topicType: 'normal' }), true);
+  });
+
+  it('imports an example from Import > Examples, in the format flows are saved today', async function () {
+    await page.locator('#red-ui-header-button-sidemenu').click();
+    await page.locator('#menu-item-import').click();
     await page.locator('#red-ui-clipboard-dialog-import-tabs li', { hasText: 'Examples' }).click();
     const browserPane = page.locator('.red-ui-library-browser').filter({ visible: true });
     await browserPane.locator('.red-ui-treeList-label', { hasText: 'node-red-contrib-mqtt-sn' }).click();
     await browserPane.locator('.red-ui-treeList-label', { hasText: '01 Publish and subscribe' }).click();
-    await page.click('#red-ui-clipboard-dialog-ok');
+    await page.locator('#red-ui-clipboard-dialog-ok').click();
+    await page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
     // Imported nodes follow the mouse until a click drops them on the workspace.
     const chart = page.locator('#red-ui-workspace-chart');
     const box = await chart.boundingBox();
@@ -160,10 +223,9 @@ describe('editor: the nodes in a real browser', function () {
     }
     // Every imported node passes the editor's validation (no warning triangle).
     const invalid = await page.evaluate(() => {
-      type EditorNode = { id: string; valid?: boolean };
-      const red = (globalThis as unknown as { RED: { nodes: { eachNode(f: (n: EditorNode) => void): void; eachConfig(f: (n: EditorNode) => void): void } } }).RED;
+      const red = (globalThis as unknown as { RED: Red }).RED;
       const bad: string[] = [];
-      const check = (n: EditorNode) => {
+      const check = (n: { id: string; valid?: boolean }) => {
         if (n.valid === false) bad.push(n.id);
       };
       red.nodes.eachNode(check);
@@ -173,18 +235,22 @@ describe('editor: the nodes in a real browser', function () {
     assert.deepEqual(invalid, []);
   });
 
-  it('opens the config dialog and validates its fields', async function () {
-    await page.locator('g.red-ui-flow-node-group[id="ex1.out"] .red-ui-flow-node').dblclick();
-    await page.locator('#node-input-broker').waitFor({ state: 'attached' });
-    await page.click('#node-input-btn-broker-edit');
+  it('edits the mqtt-sn client: titles, validation with reasons, units', async function () {
+    await openNode('ex1.out');
+    assert.match(await trayTitle(), /Edit mqtt-sn out node/);
+    assert.equal((await page.locator('label[for="node-input-broker"]').innerText()).trim(), 'Client');
+    await page.locator('#node-input-btn-broker-edit').click();
     const host = page.locator('#node-config-input-host');
     const port = page.locator('#node-config-input-port');
     const clientId = page.locator('#node-config-input-clientid');
     await host.waitFor();
+    assert.match(await trayTitle(), /Edit mqtt-sn client node/);
     assert.equal(await host.inputValue(), '127.0.0.1');
     assert.equal(await port.inputValue(), '1884');
+    for (const field of ['keepalive', 'timeout', 'retryInterval']) {
+      assert.equal((await page.locator(`#node-config-input-${field} + .mqtt-sn-unit`).textContent())?.trim(), 'seconds', `${field} has a unit`);
+    }
 
-    const hasError = async (field: typeof host) => (await field.getAttribute('class'))?.includes('input-error') ?? false;
     await port.fill('70000');
     await port.press('Tab');
     assert.ok(await hasError(port), 'port 70000 is refused');
@@ -194,9 +260,13 @@ describe('editor: the nodes in a real browser', function () {
     await host.fill('');
     await host.press('Tab');
     assert.ok(await hasError(host), 'the host is required');
+    // The reason shows when the pointer rests on the field.
+    await host.hover();
+    await page.locator('.red-ui-popover', { hasText: "host name or IP address" }).waitFor();
     await clientId.fill('a-client-id-longer-than-23-bytes');
     await clientId.press('Tab');
     assert.ok(await hasError(clientId), 'client ids are at most 23 bytes');
+    await shoot('editor-client-connection');
 
     // Point the example at this suite's gateway.
     await host.fill('127.0.0.1');
@@ -204,25 +274,97 @@ describe('editor: the nodes in a real browser', function () {
     await clientId.fill('editor-test');
     await clientId.press('Tab');
     assert.ok(!(await hasError(host)) && !(await hasError(port)) && !(await hasError(clientId)), 'valid values clear the errors');
-    await page.click('#node-config-dialog-ok');
-    await page.click('#node-dialog-ok');
+  });
+
+  it('edits pre-defined topics as id and name rows, importing a Paho predefinedTopic.conf and an EMQX list', async function () {
+    await page.locator('#red-ui-tab-mqtt-sn-client-tab-topics a').click();
+    const rows = page.locator('#node-config-input-predefined-list .mqtt-sn-predefined-row');
+    await rows.first().waitFor();
+    const read = () =>
+      rows.evaluateAll((els) =>
+        // Runs in the browser: this suite compiles without the DOM types.
+        els.map((el) => ['.mqtt-sn-predefined-id', '.mqtt-sn-predefined-name'].map((c) => (el.querySelector(c) as unknown as { value: string }).value)),
+      );
+    assert.deepEqual(await read(), [['1', 'demo/alarm'], ['2', 'demo/status']]);
+
+    const importArea = page.locator('#node-config-input-predefined-import');
+    const text = importArea.locator('textarea');
+    await importArea.locator('.mqtt-sn-predefined-import-toggle').click();
+    await text.fill(['# ClientId, TopicName, TopicId', '*, demo/pressure, 3', 'editor-test, demo/humidity, 4', 'other-client, demo/elsewhere, 5'].join('\n'));
+    await importArea.locator('.mqtt-sn-predefined-import-add').click();
+    // Paho lines for every client ("*") and for this client ID; another client's line is skipped.
+    await importArea.locator('.mqtt-sn-predefined-result', { hasText: '2 taken, 1 skipped' }).waitFor();
+    await importArea.locator('.mqtt-sn-predefined-import-toggle').click();
+    await text.fill('predefined = [\n  { id = 6, topic = "demo/wind" },\n  { id = 2, topic = "demo/state" }\n]');
+    await importArea.locator('.mqtt-sn-predefined-import-add').click();
+    await importArea.locator('.mqtt-sn-predefined-result', { hasText: '2 taken, 0 skipped' }).waitFor();
+    // An imported id already listed takes the imported name.
+    assert.deepEqual(await read(), [['1', 'demo/alarm'], ['2', 'demo/state'], ['3', 'demo/pressure'], ['4', 'demo/humidity'], ['6', 'demo/wind']]);
+
+    // A row by hand: an id listed twice is marked, and so is one out of range.
+    await page.locator('.node-config-predefined-container-row .red-ui-editableList-addButton').click();
+    const last = rows.last();
+    await last.locator('.mqtt-sn-predefined-id').fill('3');
+    await last.locator('.mqtt-sn-predefined-name').fill('demo/again');
+    assert.ok(await hasError(last.locator('.mqtt-sn-predefined-id')), 'a duplicate id is marked');
+    await last.locator('.mqtt-sn-predefined-id').fill('70000');
+    assert.ok(await hasError(last.locator('.mqtt-sn-predefined-id')), 'an id above 65534 is marked');
+    await last.locator('.mqtt-sn-predefined-id').fill('7');
+    assert.ok(!(await hasError(last.locator('.mqtt-sn-predefined-id'))));
+    await shoot('editor-client-topics');
+
+    await closeTray('#node-config-dialog-ok');
+    await closeTray('#node-dialog-ok');
+    const saved = await page.evaluate(() => (globalThis as unknown as { RED: Red }).RED.nodes.node('mqttsn.local'));
+    assert.ok(saved);
+    assert.deepEqual(JSON.parse(String(saved.predefined)), {
+      1: 'demo/alarm',
+      2: 'demo/state',
+      3: 'demo/pressure',
+      4: 'demo/humidity',
+      6: 'demo/wind',
+      7: 'demo/again',
+    });
+  });
+
+  it('marks QoS -1 with a topic name in the mqtt-sn out dialog, until the topic type allows it', async function () {
+    await openNode('ex1.out');
+    const qos = page.locator('#node-input-qos');
+    const topicType = page.locator('#node-input-topicType');
+    await qos.selectOption('-1');
+    assert.ok(await hasError(qos), 'QoS -1 with a registered topic name is marked');
+    await qos.hover();
+    await page.locator('.red-ui-popover', { hasText: 'QoS -1 needs a short topic name' }).waitFor();
+    await shoot('editor-out-qos');
+    await topicType.selectOption('predefined');
+    assert.ok(!(await hasError(qos)), 'QoS -1 with a pre-defined topic is fine');
+    await closeTray('#node-dialog-cancel');
+  });
+
+  it('offers the core MQTT in node output formats, and units on the sleep duration', async function () {
+    await openNode('ex1.in');
+    const formats = await page.locator('#node-input-datatype option').evaluateAll((els) => els.map((el) => (el as unknown as { value: string }).value));
+    assert.deepEqual(formats, ['auto', 'auto-string', 'buffer', 'utf8', 'json', 'base64']);
+    const labels = await page.locator('#node-input-datatype option').allTextContents();
+    assert.ok(labels.includes('a Base64 encoded string') && labels.includes('auto-detect (string or buffer)'), labels.join(', '));
+    await closeTray('#node-dialog-cancel');
+    const template = await page.locator('script[data-template-name="mqtt-sn sleep"]').innerHTML();
+    const unit = /node-input-duration[^>]*>\s*<span class="mqtt-sn-unit"/.test(template);
+    assert.ok(unit, 'the sleep duration has a unit');
   });
 
   it('deploys the example and shows its messages in the debug sidebar', async function () {
-    await page.click('#red-ui-header-button-deploy');
+    await page.locator('#red-ui-header-button-deploy').click();
     const debugTab = page.locator('#red-ui-tab-debug-link-button');
     if (await debugTab.isVisible()) await debugTab.click();
     else await page.locator('#red-ui-tab-debug a').first().click();
     const message = page.locator('.red-ui-debug-msg', { hasText: 'demo/hello' }).first();
-    await message.waitFor({ timeout: 20000 });
+    await message.waitFor({ timeout: 60000 });
     // The in node shows "connected" under it.
     await page.locator('.red-ui-flow-node-status-label', { hasText: 'connected' }).first().waitFor();
-    // For the picture: only this package's nodes in the palette, no tooltip under the mouse.
+    // For the picture: only this package's nodes in the palette.
     await page.locator('#red-ui-palette-search input').pressSequentially('mqtt-sn');
-    await page.mouse.move(600, 750);
-    await page.waitForTimeout(500);
-    fs.mkdirSync(artifacts, { recursive: true });
-    await page.screenshot({ path: path.join(artifacts, 'editor.png') });
+    await shoot('editor');
     const text = await message.innerText();
     assert.match(text, /topicId/);
   });

@@ -65,30 +65,32 @@ describe('nodes: messages through a real gateway', function () {
     assert.ok((msg.topicId as number) > 0);
   });
 
-  it('converts payloads as each in node asks: utf8, json, buffer, auto', async function () {
-    const flow = [
-      brokerNode('b', port),
-      { id: 'in-utf8', type: 'mqtt-sn in', broker: 'b', topic: 'nodes/fmt', topicType: 'normal', qos: '0', datatype: 'utf8', wires: [['h1']] },
-      { id: 'in-json', type: 'mqtt-sn in', broker: 'b', topic: 'nodes/fmt', topicType: 'normal', qos: '0', datatype: 'json', wires: [['h2']] },
-      { id: 'in-buf', type: 'mqtt-sn in', broker: 'b', topic: 'nodes/fmt', topicType: 'normal', qos: '0', datatype: 'buffer', wires: [['h3']] },
-      { id: 'in-bin', type: 'mqtt-sn in', broker: 'b', topic: 'nodes/bin', topicType: 'normal', qos: '0', datatype: 'auto', wires: [['h4']] },
-      { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: '', topicType: 'normal', qos: '1', retain: '' },
-      { id: 'h1', type: 'helper' },
-      { id: 'h2', type: 'helper' },
-      { id: 'h3', type: 'helper' },
-      { id: 'h4', type: 'helper' },
-    ];
-    await loadConnected(flow, ['in-utf8', 'in-json', 'in-buf', 'in-bin']);
-    const got = ['h1', 'h2', 'h3', 'h4'].map((id) => nextMessage(helper.getNode(id)));
+  it('converts payloads as each in node asks, with the core node\'s six output formats', async function () {
+    const formats = ['utf8', 'json', 'buffer', 'auto', 'auto-string', 'base64'];
+    const flow: Record<string, unknown>[] = [brokerNode('b', port)];
+    for (const f of formats) {
+      flow.push({ id: `in-${f}`, type: 'mqtt-sn in', broker: 'b', topic: 'nodes/fmt', topicType: 'normal', qos: '0', datatype: f, wires: [[`h-${f}`]] });
+      flow.push({ id: `bin-${f}`, type: 'mqtt-sn in', broker: 'b', topic: 'nodes/bin', topicType: 'normal', qos: '0', datatype: f, wires: [[`hb-${f}`]] });
+      flow.push({ id: `h-${f}`, type: 'helper' }, { id: `hb-${f}`, type: 'helper' });
+    }
+    flow.push({ id: 'out', type: 'mqtt-sn out', broker: 'b', topic: '', topicType: 'normal', qos: '1', retain: '' });
+    await loadConnected(flow, formats.flatMap((f) => [`in-${f}`, `bin-${f}`]));
+    const text = Object.fromEntries(formats.map((f) => [f, nextMessage(helper.getNode(`h-${f}`))]));
+    const binary = Object.fromEntries(formats.filter((f) => f !== 'json').map((f) => [f, nextMessage(helper.getNode(`hb-${f}`))]));
     helper.getNode('out').receive({ topic: 'nodes/fmt', payload: '[1,2,3]' });
     helper.getNode('out').receive({ topic: 'nodes/bin', payload: Buffer.from([0xff, 0x00, 0xfe]) });
-    const [utf8, json, buf, bin] = await Promise.all(got);
-    assert.equal(utf8.payload, '[1,2,3]');
-    assert.deepEqual(json.payload, [1, 2, 3]);
-    assert.ok(Buffer.isBuffer(buf.payload));
-    assert.equal((buf.payload as Buffer).toString(), '[1,2,3]');
-    assert.ok(Buffer.isBuffer(bin.payload), 'binary data stays a Buffer in auto mode');
-    assert.deepEqual([...(bin.payload as Buffer)], [0xff, 0x00, 0xfe]);
+    assert.equal((await text.utf8).payload, '[1,2,3]');
+    assert.deepEqual((await text.json).payload, [1, 2, 3]);
+    assert.deepEqual((await text.buffer).payload, Buffer.from('[1,2,3]'));
+    assert.deepEqual((await text.auto).payload, [1, 2, 3], 'auto parses JSON');
+    assert.equal((await text['auto-string']).payload, '[1,2,3]', 'auto-string keeps JSON text as a string');
+    assert.equal((await text.base64).payload, Buffer.from('[1,2,3]').toString('base64'));
+    const bytes = Buffer.from([0xff, 0x00, 0xfe]);
+    assert.deepEqual((await binary.auto).payload, bytes, 'binary data stays a Buffer in auto mode');
+    assert.deepEqual((await binary['auto-string']).payload, bytes, 'and in auto-string mode');
+    assert.deepEqual((await binary.buffer).payload, bytes);
+    assert.equal((await binary.base64).payload, '/wD+');
+    assert.equal((await binary.utf8).payload, bytes.toString('utf8'));
   });
 
   it('reports a payload that is not JSON to a Catch node, with the text as msg.payload', async function () {
