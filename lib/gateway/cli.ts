@@ -4,7 +4,7 @@
  * Options on the command line override those of --config FILE.
  */
 import * as fs from 'node:fs';
-import { MqttSnGateway } from './gateway';
+import { MqttSnGateway, type GatewayLogEntry } from './gateway';
 import { DEFAULT_PORT, type GatewayOptions, type LogLevel } from './options';
 
 const USAGE = `Usage: mqtt-sn-gateway [options]
@@ -26,8 +26,20 @@ Options:
   --gateway-id N        gateway id in ADVERTISE and GWINFO (default 1)
   --config FILE         JSON file with any of the gateway options (see docs/gateway.md)
   --log-level LEVEL     error, warn, info (default) or debug
+  --log-format FORMAT   text (default) or json (one JSON object per line)
+  --metrics-port N      serve Prometheus /metrics and /health over HTTP on N
+  --metrics-host ADDR   address for the metrics server (default 127.0.0.1)
+  --stats-topic PREFIX  publish the gateway's figures to the broker under PREFIX
+                        (default prefix with --stats-interval: mqtt-sn-gateway/<id>)
+  --stats-interval S    seconds between two publications of the figures (default 60)
   --help                show this help
+
+Signals: SIGINT and SIGTERM stop the gateway; SIGHUP reloads the pre-defined
+topics, limits, retry and log level from --config and --predefined, keeping
+every session.
 `;
+
+export type LogFormat = 'text' | 'json';
 
 class UsageError extends Error {}
 
@@ -43,6 +55,24 @@ function toInteger(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n)) throw new UsageError(`${flag} needs an integer, got "${value}"`);
   return n;
+}
+
+/** The --log-format of argv (text unless it says json). */
+export function logFormatOf(argv: readonly string[]): LogFormat {
+  const at = argv.findIndex((arg) => arg === '--log-format' || arg.startsWith('--log-format='));
+  if (at < 0) return 'text';
+  const value = argv[at].includes('=') ? argv[at].slice(argv[at].indexOf('=') + 1) : argv[at + 1];
+  if (value !== 'text' && value !== 'json') throw new UsageError(`--log-format must be text or json, not "${value}"`);
+  return value;
+}
+
+/** One log line: `time level message`, or one JSON object with the entry's context. */
+export function formatLogLine(entry: GatewayLogEntry, format: LogFormat, time = new Date()): string {
+  if (format === 'json') {
+    const { level, message, ...context } = entry;
+    return `${JSON.stringify({ time: time.toISOString(), level, msg: message, ...context })}\n`;
+  }
+  return `${time.toISOString()} ${entry.level.padEnd(5)} ${entry.message}\n`;
 }
 
 /** Parses argv into gateway options; undefined when --help was asked for. */
@@ -93,13 +123,34 @@ export function parseArguments(argv: readonly string[]): GatewayOptions | undefi
       case '--log-level':
         options.logLevel = value as LogLevel;
         break;
+      case '--metrics-port':
+        options.metrics = { ...options.metrics, port: toInteger(value, flag) };
+        break;
       case '--advertise':
       case '--advertise-address':
       case '--advertise-port':
+      case '--log-format':
+      case '--metrics-host':
+      case '--stats-topic':
+      case '--stats-interval':
         break;
       default:
         throw new UsageError(`unknown option ${flag}`);
     }
+  }
+  const metricsHost = flags.get('--metrics-host');
+  if (metricsHost !== undefined) {
+    if (!options.metrics) throw new UsageError('--metrics-host needs --metrics-port');
+    options.metrics.host = metricsHost;
+  }
+  const statsTopic = flags.get('--stats-topic');
+  const statsInterval = flags.get('--stats-interval');
+  if (statsTopic !== undefined || statsInterval !== undefined) {
+    options.statsTopics = {
+      ...options.statsTopics,
+      interval: statsInterval !== undefined ? toInteger(statsInterval, '--stats-interval') : (options.statsTopics?.interval ?? 60),
+      ...(statsTopic !== undefined ? { prefix: statsTopic } : {}),
+    };
   }
   const interval = flags.get('--advertise');
   if (interval !== undefined) {
@@ -112,9 +163,12 @@ export function parseArguments(argv: readonly string[]): GatewayOptions | undefi
 }
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
   let options: GatewayOptions | undefined;
+  let format: LogFormat;
   try {
-    options = parseArguments(process.argv.slice(2));
+    format = logFormatOf(argv);
+    options = parseArguments(argv);
   } catch (error) {
     process.stderr.write(`mqtt-sn-gateway: ${(error as Error).message}\n\n${USAGE}`);
     process.exitCode = 2;
@@ -125,17 +179,18 @@ async function main(): Promise<void> {
     return;
   }
   const gateway = new MqttSnGateway(options);
-  gateway.on('log', ({ level, message }: { level: LogLevel; message: string }) => {
-    const line = `${new Date().toISOString()} ${level.padEnd(5)} ${message}\n`;
-    if (level === 'error' || level === 'warn') process.stderr.write(line);
+  const write = (entry: GatewayLogEntry): void => {
+    const line = formatLogLine(entry, format);
+    if (entry.level === 'error' || entry.level === 'warn') process.stderr.write(line);
     else process.stdout.write(line);
-  });
+  };
+  gateway.on('log', write);
   gateway.on('error', () => undefined); // already logged
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    process.stdout.write(`${new Date().toISOString()} info  ${signal}: stopping\n`);
+    write({ level: 'info', message: `${signal}: stopping` });
     gateway.stop().then(
       () => {
         process.exitCode = 0;
@@ -148,6 +203,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    // Files are read again: --config and --predefined name what to reload.
+    try {
+      gateway.reload(parseArguments(argv) ?? {});
+    } catch (error) {
+      write({ level: 'error', message: `SIGHUP: configuration not reloaded: ${(error as Error).message}` });
+    }
+  });
   try {
     await gateway.start();
   } catch (error) {
@@ -155,6 +218,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     process.removeAllListeners('SIGINT');
     process.removeAllListeners('SIGTERM');
+    process.removeAllListeners('SIGHUP');
   }
 }
 

@@ -13,6 +13,8 @@ export interface EmbeddedBroker {
   readonly url: string;
   /** A new in-memory connection to the broker: the stream an MQTT client speaks over. */
   connect(): Duplex;
+  /** Publishes at QoS 0 as the broker itself (no client, so `$SYS/...` is allowed). */
+  publish(topic: string, payload: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,9 @@ export async function startEmbeddedBroker(port: number): Promise<EmbeddedBroker>
       if (closed) broker.destroy();
       else serve(broker);
       return client;
+    },
+    publish(topic, payload) {
+      aedes.publish({ cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false }, () => undefined);
     },
     async close() {
       closed = true;

@@ -13,6 +13,7 @@ import { Outbox } from './outbox';
 import type { EndReason, SessionHost, UpstreamLink, UpstreamSink, Will } from './ports';
 import { hasWildcard, isValidTopicFilter, isValidTopicName } from '../topics';
 import { TopicRegistry } from './topic-registry';
+import { countCongestion, countUpstream } from './stats';
 
 export type { EndReason, OpenParams, SessionHost, SessionTimers, UpstreamLink, UpstreamSink, Will } from './ports';
 
@@ -89,6 +90,16 @@ export class GatewaySession implements UpstreamSink {
 
   get queued(): number {
     return this.outbox.queued;
+  }
+
+  /** Octets of the messages queued for the client. */
+  queuedBytes(): number {
+    return this.outbox.queuedBytes();
+  }
+
+  /** New pre-defined topic ids (a configuration reload): the next PUBLISH uses them. */
+  setPredefined(predefined: PredefinedTopics): void {
+    this.registry.setPredefined(predefined);
   }
 
   // ---------------------------------------------------------------- connect
@@ -231,7 +242,7 @@ export class GatewaySession implements UpstreamSink {
   /** A normal topic id for `name`; undefined (counted as congestion) when the client has its limit. */
   private topicIdFor(name: string): number | undefined {
     const id = this.registry.register(name);
-    if (id === undefined) this.host.stats.congestion++;
+    if (id === undefined) countCongestion(this.host.stats, 'topicsPerClient');
     return id;
   }
 
@@ -261,7 +272,7 @@ export class GatewaySession implements UpstreamSink {
     const message: DownstreamMessage = { topic, payload: packet.payload, qos, retain: packet.retain };
     const stats = this.host.stats;
     if (qos === 0) {
-      stats.publishedUpstream++;
+      countUpstream(stats, packet.qos);
       this.link.publish(message, () => undefined);
       return;
     }
@@ -269,7 +280,7 @@ export class GatewaySession implements UpstreamSink {
       if (this.pendingQos1.has(packet.msgId)) return; // a DUP of one the broker has not confirmed yet
       if (this.upstreamFull()) return ack(ReturnCode.CONGESTION);
       this.pendingQos1.add(packet.msgId);
-      stats.publishedUpstream++;
+      countUpstream(stats, packet.qos);
       this.link.publish(message, (error) => {
         this.pendingQos1.delete(packet.msgId);
         if (this.state !== 'ended') ack(error ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED);
@@ -281,7 +292,7 @@ export class GatewaySession implements UpstreamSink {
     if (known === 'pending') return;
     if (this.upstreamFull()) return ack(ReturnCode.CONGESTION);
     this.qos2In.set(packet.msgId, 'pending');
-    stats.publishedUpstream++;
+    countUpstream(stats, packet.qos);
     this.link.publish(message, (error) => {
       if (this.state === 'ended') return;
       if (error) {
@@ -298,7 +309,7 @@ export class GatewaySession implements UpstreamSink {
     let pending = this.pendingQos1.size;
     for (const stage of this.qos2In.values()) if (stage === 'pending') pending++;
     if (pending < this.host.options.limits.maxInFlight) return false;
-    this.host.stats.congestion++;
+    countCongestion(this.host.stats, 'maxInFlight');
     return true;
   }
 
@@ -317,7 +328,7 @@ export class GatewaySession implements UpstreamSink {
     if (!isValidTopicFilter(filter)) return answer(0, 0, ReturnCode.NOT_SUPPORTED);
     // Wildcard filters take no topic id: the same limit bounds how many a client holds.
     if (!this.subscriptions.has(filter) && this.subscriptions.size + this.subscribing >= this.host.options.limits.topicsPerClient) {
-      this.host.stats.congestion++;
+      countCongestion(this.host.stats, 'topicsPerClient');
       return answer(0, 0, ReturnCode.CONGESTION);
     }
     let topicId = predefinedId;

@@ -11,11 +11,13 @@ import { ReturnCode, TopicIdType, type Connect, type Packet, type PacketOf, type
 import { ErrorCode, MqttSnError } from '../errors';
 import { embeddedDialer, urlDialer, type BrokerDialer } from './broker-connection';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
-import { resolveOptions, type GatewayOptions, type LogLevel, type ResolvedOptions } from './options';
+import { resolveOptions, type GatewayOptions, type LogLevel, type PredefinedTopics, type ResolvedOptions } from './options';
 import type { EndReason, SessionHost, SessionTimers, UpstreamLink, UpstreamSink } from './ports';
+import { startMetricsServer, type MetricsServer } from './metrics';
 import { QuietAnswers } from './quiet-answers';
+import { startStatsTopics } from './stats-topics';
 import { GatewaySession } from './gateway-session';
-import { createStats, type GatewayStats } from './stats';
+import { countClosed, countCongestion, countMalformed, countUpstream, createStats, type GatewayStats } from './stats';
 import { isValidTopicName } from '../topics';
 import { isMulticast } from '../transport/endpoint';
 import { AggregatingLink, CloseTracker, SharedConnection, TransparentLink } from './upstream';
@@ -31,7 +33,16 @@ interface Route {
 export interface GatewayLogEntry {
   level: LogLevel;
   message: string;
+  /** Structured context where the event has it (for JSON log lines). */
+  clientId?: string;
+  address?: string;
+  port?: number;
+  reason?: string;
+  /** An MqttSnError code or an MQTT-SN return code, as `reason` says. */
+  code?: number;
 }
+
+export type GatewayLogContext = Omit<GatewayLogEntry, 'level' | 'message'>;
 
 export interface GatewayClientEvent {
   clientId: string;
@@ -76,6 +87,8 @@ export class MqttSnGateway extends EventEmitter {
   /** Subscriptions of ended sessions that asked to be kept (cleanSession off). */
   private readonly persisted = new Map<string, Map<string, SessionQoS>>();
   private advertiseTimer: ReturnType<typeof setInterval> | undefined;
+  private metricsServer: MetricsServer | undefined;
+  private stopStatsTopics: (() => void) | undefined;
   private running = false;
   private readonly host: SessionHost<GatewaySession>;
   private readonly unknownDisconnects = new QuietAnswers(UNKNOWN_DISCONNECT_QUIET_MS, UNKNOWN_DISCONNECT_MEMORY);
@@ -102,6 +115,67 @@ export class MqttSnGateway extends EventEmitter {
     if (!this.socket) throw new MqttSnError(ErrorCode.WRONG_STATE, 'The gateway is not started.');
     const { address, port } = this.socket.address();
     return { address, port };
+  }
+
+  /** Where `/metrics` and `/health` are served (http://host:port), when the metrics option is set. */
+  get metricsUrl(): string | undefined {
+    return this.metricsServer?.url;
+  }
+
+  /** Live sessions by state. */
+  sessionStates(): Record<GatewaySession['state'], number> {
+    const states = { connecting: 0, active: 0, asleep: 0, awake: 0, ended: 0 };
+    for (const session of this.byClientId.values()) states[session.state]++;
+    return states;
+  }
+
+  /** Messages queued for clients, and their octets. */
+  buffered(): { messages: number; bytes: number } {
+    let messages = 0;
+    let bytes = 0;
+    for (const session of this.byClientId.values()) {
+      messages += session.queued;
+      bytes += session.queuedBytes();
+    }
+    return { messages, bytes };
+  }
+
+  /** Whether the gateway can serve: its UDP socket bound and its broker connection up. */
+  health(): { udp: boolean; broker: boolean } {
+    return { udp: this.running && this.socket !== undefined, broker: this.shared?.connected ?? false };
+  }
+
+  /**
+   * Publishes a gateway figure to the broker at QoS 0. The embedded broker takes
+   * it directly (so `$SYS/...` topics work there); another broker gets it over
+   * the shared connection, where a `$` topic is refused (see resolveOptions).
+   */
+  publishStatus(topic: string, payload: string): void {
+    if (this.embedded) this.embedded.publish(topic, Buffer.from(payload));
+    else if (this.shared?.connected) this.shared.publish({ topic, payload: Buffer.from(payload), qos: 0, retain: false }, () => undefined);
+  }
+
+  /**
+   * Applies reloadable options to the running gateway without dropping a
+   * session: pre-defined topics (for every session at once), limits, retry and
+   * log level (limits sized per session at its start apply to new sessions).
+   * Options that need a restart (host, port, broker, mode) must be unchanged.
+   */
+  reload(options: GatewayOptions): void {
+    const next = resolveOptions(options);
+    for (const key of ['host', 'port', 'broker', 'embeddedBrokerPort', 'mode', 'gatewayId'] as const) {
+      if (next[key] !== this.options[key]) {
+        throw new MqttSnError(ErrorCode.INVALID_ARGUMENT, `Invalid gateway option: ${key} cannot change without a restart.`);
+      }
+    }
+    this.options.predefined = next.predefined;
+    this.options.clientPredefined = next.clientPredefined;
+    Object.assign(this.options.limits, next.limits);
+    Object.assign(this.options.retry, next.retry);
+    this.options.keepAliveTolerance = next.keepAliveTolerance;
+    this.options.logLevel = next.logLevel;
+    for (const session of this.byClientId.values()) session.setPredefined(this.predefinedFor(session.clientId));
+    this.log('info', `configuration reloaded: ${Object.keys(next.predefined).length} pre-defined topics, limits ${JSON.stringify(next.limits)}`);
   }
 
   /** Number of live sessions (connected, asleep or awake). */
@@ -134,6 +208,7 @@ export class MqttSnGateway extends EventEmitter {
       const { address, port } = this.address();
       this.log('info', `MQTT-SN gateway ${this.options.gatewayId} (${this.options.mode}) listening on udp ${address}:${port}, broker ${this.brokerUrl}`);
       this.startAdvertising();
+      await this.startOperatorViews();
     } catch (error) {
       await this.stop();
       if (error instanceof MqttSnError) throw error;
@@ -146,6 +221,11 @@ export class MqttSnGateway extends EventEmitter {
     this.running = false;
     if (this.advertiseTimer) clearInterval(this.advertiseTimer);
     this.advertiseTimer = undefined;
+    this.stopStatsTopics?.();
+    this.stopStatsTopics = undefined;
+    const metricsServer = this.metricsServer;
+    this.metricsServer = undefined;
+    await metricsServer?.close();
     for (const session of [...this.byClientId.values()]) session.terminate('shutdown');
     this.byKey.clear();
     this.byClientId.clear();
@@ -189,9 +269,9 @@ export class MqttSnGateway extends EventEmitter {
 
   // ---------------------------------------------------------------- logging and events
 
-  private log(level: LogLevel, message: string): void {
+  private log(level: LogLevel, message: string, context?: GatewayLogContext): void {
     if (LEVEL_RANK[level] > LEVEL_RANK[this.options.logLevel]) return;
-    const entry: GatewayLogEntry = { level, message };
+    const entry: GatewayLogEntry = { level, message, ...context };
     this.emit('log', entry);
   }
 
@@ -201,7 +281,8 @@ export class MqttSnGateway extends EventEmitter {
   }
 
   private onConnected(session: GatewaySession): void {
-    this.log('info', `client ${session.clientId} connected`);
+    const { address, port } = this.clientEvent(session);
+    this.log('info', `client ${session.clientId} connected`, { clientId: session.clientId, address, port });
     this.emit('clientConnected', this.clientEvent(session));
   }
 
@@ -210,6 +291,7 @@ export class MqttSnGateway extends EventEmitter {
     if (this.byClientId.get(session.clientId) === session) this.byClientId.delete(session.clientId);
     this.forgetAddress(session);
     this.stats.clients = this.byClientId.size;
+    countClosed(this.stats, reason);
     if (!session.cleanSession && reason !== 'refused' && reason !== 'replaced') {
       this.persisted.delete(session.clientId);
       this.persisted.set(session.clientId, new Map(session.subscriptions));
@@ -220,7 +302,12 @@ export class MqttSnGateway extends EventEmitter {
       }
     }
     if (reason === 'shutdown') return;
-    this.log('info', `client ${session.clientId} ${reason === 'lost' ? 'lost' : `disconnected (${reason})`}`);
+    this.log('info', `client ${session.clientId} ${reason === 'lost' ? 'lost' : `disconnected (${reason})`}`, {
+      clientId: session.clientId,
+      address: event.address,
+      port: event.port,
+      reason,
+    });
     this.emit(reason === 'lost' ? 'clientLost' : 'clientDisconnected', event);
   }
 
@@ -232,14 +319,19 @@ export class MqttSnGateway extends EventEmitter {
     try {
       packet = decode(datagram);
     } catch (error) {
-      this.stats.malformed++;
-      this.log('debug', `malformed datagram from ${rinfo.address}:${rinfo.port} dropped: ${(error as Error).message}`);
+      countMalformed(this.stats, error instanceof MqttSnError ? error.code : ErrorCode.UNEXPECTED_PACKET);
+      this.log('debug', `malformed datagram from ${rinfo.address}:${rinfo.port} dropped: ${(error as Error).message}`, {
+        address: rinfo.address,
+        port: rinfo.port,
+        reason: 'malformed',
+        code: error instanceof MqttSnError ? error.code : ErrorCode.UNEXPECTED_PACKET,
+      });
       return;
     }
     const route: Route = { address: rinfo.address, port: rinfo.port };
     if (packet.type === 'ENCAPSULATED') {
       if (packet.packet.type === 'ENCAPSULATED') {
-        this.stats.malformed++;
+        countMalformed(this.stats, ErrorCode.UNEXPECTED_PACKET);
         this.log('debug', `nested encapsulation from ${rinfo.address}:${rinfo.port} dropped`);
         return;
       }
@@ -307,12 +399,18 @@ export class MqttSnGateway extends EventEmitter {
     const atAddress = this.byKey.get(key);
     if (atAddress) atAddress.terminate('replaced');
     if (this.byClientId.size >= this.options.limits.clients) {
-      this.stats.congestion++;
-      this.log('warn', `client ${packet.clientId} refused: ${this.options.limits.clients} clients already`);
+      countCongestion(this.stats, 'clients');
+      this.log('warn', `client ${packet.clientId} refused: ${this.options.limits.clients} clients already`, {
+        clientId: packet.clientId,
+        address: route.address,
+        port: route.port,
+        reason: 'congestion',
+        code: ReturnCode.CONGESTION,
+      });
       this.sendTo(route, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
       return;
     }
-    const predefined = { ...this.options.predefined, ...(this.options.clientPredefined[packet.clientId] ?? {}) };
+    const predefined = this.predefinedFor(packet.clientId);
     const restored = packet.cleanSession ? undefined : this.persisted.get(packet.clientId);
     this.persisted.delete(packet.clientId);
     const session = new GatewaySession(this.host, key, packet.clientId, predefined, (sink) => this.createLink(sink), restored);
@@ -320,7 +418,12 @@ export class MqttSnGateway extends EventEmitter {
     this.byClientId.set(packet.clientId, session);
     this.routes.set(key, route);
     this.stats.clients = this.byClientId.size;
+    this.stats.sessionsOpened++;
     session.connect(packet);
+  }
+
+  private predefinedFor(clientId: string): PredefinedTopics {
+    return { ...this.options.predefined, ...(this.options.clientPredefined[clientId] ?? {}) };
   }
 
   private createLink(sink: UpstreamSink): UpstreamLink {
@@ -357,7 +460,7 @@ export class MqttSnGateway extends EventEmitter {
       return;
     }
     this.stats.qosMinusOne++;
-    this.stats.publishedUpstream++;
+    countUpstream(this.stats, -1);
     this.shared.publish({ topic, payload: packet.payload, qos: 0, retain: packet.retain }, () => undefined);
   }
 
@@ -378,6 +481,18 @@ export class MqttSnGateway extends EventEmitter {
     }
     this.stats.sent++;
     socket.send(bytes, route.port, route.address);
+  }
+
+  /** `/metrics` and `/health` over HTTP, and the figures published to the broker, when configured. */
+  private async startOperatorViews(): Promise<void> {
+    const { metrics, statsTopics } = this.options;
+    if (metrics) {
+      this.metricsServer = await startMetricsServer(this, metrics.port, metrics.host);
+      this.log('info', `metrics on ${this.metricsServer.url}/metrics, health on ${this.metricsServer.url}/health`);
+    }
+    if (statsTopics) {
+      this.stopStatsTopics = startStatsTopics(this, (topic, payload) => this.publishStatus(topic, payload), statsTopics.prefix, statsTopics.interval);
+    }
   }
 
   private startAdvertising(): void {

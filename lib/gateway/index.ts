@@ -3,6 +3,7 @@
  * (a configured URL, or an embedded one).
  */
 export { MqttSnGateway } from './gateway';
-export type { GatewayLogEntry, GatewayClientEvent } from './gateway';
+export type { GatewayLogEntry, GatewayLogContext, GatewayClientEvent } from './gateway';
+export { GatewayMetrics, startMetricsServer, type MetricsServer, type MetricsSource } from './metrics';
 export type { GatewayOptions, GatewayMode, LogLevel, PredefinedTopics } from './options';
 export type { GatewayStats } from './stats';

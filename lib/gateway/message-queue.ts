@@ -24,6 +24,13 @@ export class MessageQueue {
     return this.items.length;
   }
 
+  /** Octets of payload and topic name held (counted when asked: only metrics ask). */
+  bytes(): number {
+    let total = 0;
+    for (const m of this.items) total += m.payload.length + m.topic.length;
+    return total;
+  }
+
   push(message: DownstreamMessage): PushResult {
     if (this.items.length < this.limit) {
       this.items.push(message);

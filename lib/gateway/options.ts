@@ -48,6 +48,14 @@ export interface GatewayOptions {
   };
   /** Lowest level emitted as 'log' events. Default 'info'. */
   logLevel?: LogLevel;
+  /** Serves Prometheus `/metrics` and `/health` over HTTP. Off when absent; host defaults to 127.0.0.1. */
+  metrics?: { port: number; host?: string };
+  /**
+   * Publishes the gateway's figures to the broker every `interval` seconds,
+   * one topic per figure under `prefix` (default `mqtt-sn-gateway/<gatewayId>`).
+   * A `$SYS/...` prefix needs the embedded broker: other brokers refuse clients' `$` topics.
+   */
+  statsTopics?: { interval: number; prefix?: string };
 }
 
 export interface ResolvedOptions {
@@ -64,6 +72,8 @@ export interface ResolvedOptions {
   retry: { interval: number; count: number };
   limits: { clients: number; topicsPerClient: number; bufferedMessages: number; maxInFlight: number };
   logLevel: LogLevel;
+  metrics: { port: number; host: string } | undefined;
+  statsTopics: { interval: number; prefix: string } | undefined;
 }
 
 export const DEFAULT_PORT = 1884;
@@ -129,13 +139,31 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
     };
   }
   const limits = options.limits ?? {};
+  const gatewayId = integer(options.gatewayId, 'gatewayId', 0, 255, 1);
+  let metrics: ResolvedOptions['metrics'];
+  if (options.metrics !== undefined) {
+    const host = options.metrics.host ?? '127.0.0.1';
+    if (typeof host !== 'string' || host === '') throw invalid('metrics.host must be an address');
+    metrics = { port: integer(options.metrics.port, 'metrics.port', 0, 65535, 0), host };
+  }
+  let statsTopics: ResolvedOptions['statsTopics'];
+  if (options.statsTopics !== undefined) {
+    const prefix = options.statsTopics.prefix ?? `mqtt-sn-gateway/${gatewayId}`;
+    if (typeof prefix !== 'string' || prefix === '' || /[+#]/.test(prefix) || prefix.includes('\u0000') || prefix.endsWith('/')) {
+      throw invalid('statsTopics.prefix must be a topic name without wildcards or a trailing /');
+    }
+    if (prefix.startsWith('$') && options.broker !== undefined) {
+      throw invalid('statsTopics.prefix may start with $ only with the embedded broker (brokers refuse $ topics from clients)');
+    }
+    statsTopics = { interval: integer(options.statsTopics.interval, 'statsTopics.interval', 1, 86400, 60), prefix };
+  }
   return {
     host: options.host ?? '0.0.0.0',
     port: integer(options.port, 'port', 0, 65535, DEFAULT_PORT),
     broker: options.broker,
     embeddedBrokerPort: integer(options.embeddedBrokerPort, 'embeddedBrokerPort', 0, 65535, 0),
     mode,
-    gatewayId: integer(options.gatewayId, 'gatewayId', 0, 255, 1),
+    gatewayId,
     predefined: topicMap(options.predefined, 'predefined'),
     clientPredefined,
     advertise,
@@ -151,6 +179,8 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
       maxInFlight: integer(limits.maxInFlight, 'limits.maxInFlight', 1, 0xffff, 10),
     },
     logLevel,
+    metrics,
+    statsTopics,
   };
 }
 

@@ -7,7 +7,7 @@ import { TopicIdType, type Packet, type PacketOf, type TopicIdTypeValue } from '
 import { MessageQueue, type DownstreamMessage } from './message-queue';
 import type { LogLevel, ResolvedOptions } from './options';
 import type { SessionTimers } from './ports';
-import type { GatewayStats } from './stats';
+import { countCongestion, countDownstream, type GatewayStats } from './stats';
 import { topicMatches } from '../topics';
 import type { TopicRegistry } from './topic-registry';
 
@@ -61,6 +61,11 @@ export class Outbox {
 
   get queued(): number {
     return this.queue.length;
+  }
+
+  /** Octets of the queued messages (payload and topic name). */
+  queuedBytes(): number {
+    return this.queue.bytes();
   }
 
   get idle(): boolean {
@@ -234,7 +239,7 @@ export class Outbox {
     if (id === undefined) {
       // No room for another topic id: this message cannot be addressed.
       this.queue.shift();
-      this.host.stats.congestion++;
+      countCongestion(this.host.stats, 'topicsPerClient');
       this.host.log('warn', `client ${this.host.clientId}: topic limit reached, message on ${topic} not delivered`);
       return;
     }
@@ -273,7 +278,7 @@ export class Outbox {
       msgId,
       payload: message.payload,
     };
-    this.host.stats.deliveredDownstream++;
+    countDownstream(this.host.stats, message.qos);
     this.host.send(packet);
     if (message.qos === 0) return;
     const entry: InFlight = { message, packet, stage: 'publish', attempts: 0, timer: undefined, held: false };

@@ -15,6 +15,13 @@ export class TopicRegistry {
     predefined: PredefinedTopics,
     private readonly limit: number,
   ) {
+    this.setPredefined(predefined);
+  }
+
+  /** Replaces the pre-defined ids (a configuration reload); normal ids stay. */
+  setPredefined(predefined: PredefinedTopics): void {
+    this.predefinedById.clear();
+    this.predefinedByName.clear();
     for (const [id, name] of Object.entries(predefined)) {
       this.predefinedById.set(Number(id), name);
       this.predefinedByName.set(name, Number(id));

@@ -2,39 +2,13 @@
  * The mqtt-sn-gateway command, run as a child process.
  */
 import * as assert from 'node:assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { GATEWAY_CLI, runGateway, waitForOutput } from '../helpers/gateway-process';
 import { RawClient } from '../helpers/gateway-raw-client';
 import { MqttInbox } from '../helpers/mqtt-inbox';
-
-const CLI = path.resolve(__dirname, '../../lib/gateway/cli.js');
-
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(args: string[]): Running {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => text, exited };
-}
-
-async function waitFor(running: Running, pattern: RegExp, timeoutMs = 8000): Promise<RegExpMatchArray> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const match = running.output().match(pattern);
-    if (match) return match;
-    if (Date.now() > end || running.child.exitCode !== null) throw new Error(`no ${pattern} in output:\n${running.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('mqtt-sn-gateway command', function () {
   this.timeout(15000);
@@ -49,11 +23,11 @@ describe('mqtt-sn-gateway command', function () {
   });
 
   it('starts with the first line a shebang', () => {
-    assert.ok(fs.readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node\n'));
+    assert.ok(fs.readFileSync(GATEWAY_CLI, 'utf8').startsWith('#!/usr/bin/env node\n'));
   });
 
   it('prints its options with --help', () => {
-    const result = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [GATEWAY_CLI, '--help'], { encoding: 'utf8' });
     assert.strictEqual(result.status, 0);
     for (const option of ['--port', '--host', '--broker', '--predefined', '--mode', '--advertise', '--gateway-id', '--config']) {
       assert.ok(result.stdout.includes(option), option);
@@ -61,7 +35,7 @@ describe('mqtt-sn-gateway command', function () {
   });
 
   it('refuses an unknown option with exit code 2', () => {
-    const result = spawnSync(process.execPath, [CLI, '--colour', 'blue'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [GATEWAY_CLI, '--colour', 'blue'], { encoding: 'utf8' });
     assert.strictEqual(result.status, 2);
     assert.match(result.stderr, /unknown option --colour/);
   });
@@ -69,12 +43,12 @@ describe('mqtt-sn-gateway command', function () {
   it('serves clients, logs where it listens and its broker, and stops on SIGTERM', async () => {
     const predefined = path.join(dir, 'predefined.json');
     fs.writeFileSync(predefined, JSON.stringify({ '5': 'cli/predefined' }));
-    const gateway = run(['--port', '0', '--host', '127.0.0.1', '--gateway-id', '9', '--predefined', predefined]);
+    const gateway = runGateway(['--port', '0', '--host', '127.0.0.1', '--gateway-id', '9', '--predefined', predefined]);
     let client: RawClient | undefined;
     let inbox: MqttInbox | undefined;
     try {
-      const [, udpPort] = await waitFor(gateway, /listening on udp 127\.0\.0\.1:(\d+)/);
-      const [brokerUrl] = await waitFor(gateway, /mqtt:\/\/127\.0\.0\.1:\d+/);
+      const [, udpPort] = await waitForOutput(gateway, /listening on udp 127\.0\.0\.1:(\d+)/);
+      const [brokerUrl] = await waitForOutput(gateway, /mqtt:\/\/127\.0\.0\.1:\d+/);
       client = await RawClient.open(Number(udpPort));
       assert.strictEqual((await client.request({ type: 'SEARCHGW', radius: 0 }, 'GWINFO')).gwId, 9);
       inbox = await MqttInbox.connect(brokerUrl);
@@ -95,11 +69,11 @@ describe('mqtt-sn-gateway command', function () {
   it('reads --config and stops on SIGINT', async () => {
     const config = path.join(dir, 'config.json');
     fs.writeFileSync(config, JSON.stringify({ host: '127.0.0.1', port: 0, mode: 'aggregating', limits: { clients: 1 } }));
-    const gateway = run(['--config', config]);
+    const gateway = runGateway(['--config', config]);
     let a: RawClient | undefined;
     let b: RawClient | undefined;
     try {
-      const [, udpPort] = await waitFor(gateway, /\(aggregating\) listening on udp 127\.0\.0\.1:(\d+)/);
+      const [, udpPort] = await waitForOutput(gateway, /\(aggregating\) listening on udp 127\.0\.0\.1:(\d+)/);
       a = await RawClient.open(Number(udpPort));
       b = await RawClient.open(Number(udpPort));
       assert.strictEqual((await a.connect('first')).returnCode, 0);

@@ -34,8 +34,12 @@ function mosquittoBinary(): string {
 export async function startMosquitto(): Promise<RunningBroker> {
   const shared = process.env.MQTTSN_TEST_MOSQUITTO_URL;
   if (shared) return { name: 'mosquitto', url: shared, stop: async () => undefined };
+  return startPrivateMosquitto();
+}
 
-  const port = await freeTcpPort();
+/** A mosquitto of the test's own, on `port` (a free one by default): for tests that stop and restart the broker. */
+export async function startPrivateMosquitto(port?: number): Promise<RunningBroker> {
+  port ??= await freeTcpPort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttsn-mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');
   fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
