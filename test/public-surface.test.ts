@@ -10,6 +10,8 @@ describe('public surface (lib/index.ts)', () => {
     const expected = [
       'MQTTSN',
       'MqttSnGateway',
+      'GatewayMetrics',
+      'startMetricsServer',
       'encode',
       'decode',
       'codec',
