@@ -2,7 +2,8 @@
   "targets": [
     {
       "target_name": "mqttsn",
-      "sources": ["native/addon.cc", "native/codec.cc", "native/timers.cc"],
+      "sources": ["native/addon.cc", "native/codec.cc", "native/timers.cc",
+                  "native/dtls_bio.cc", "native/dtls_context.cc", "native/dtls_connection.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O3", "-fno-exceptions"],

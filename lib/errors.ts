@@ -4,6 +4,7 @@
  *
  * Ranges:
  *   1xx    the reference class's UDP errors that apply to a UDP client
+ *   27x-28x the reference class's SSL errors, raised by DTLS (lib/transport/dtls.ts)
  *   6xx    wire format (codec): raised by decode() and encode()
  *   7xx    protocol: client and gateway state machines
  */
@@ -16,6 +17,20 @@ export const ErrorCode = {
   UDP_NOT_ACTIVE: 109,
   MESSAGE_TOO_LONG: 118,
   MESSAGE_TOO_SHORT: 119,
+
+  // --- DTLS (numbers as in the reference class's SSL errors) ---
+  SECURITY_LIBRARY: 270,
+  CERTIFICATE_STORE: 271,
+  CERTIFICATE_NOT_FOUND: 272,
+  CREDENTIALS: 273,
+  CERTIFICATE_CHAIN_MISSING: 274,
+  CERTIFICATE_CHAIN: 275,
+  HANDSHAKE: 276,
+  CERTIFICATE_VERIFY: 280,
+  CLIENT_CERTIFICATE: 281,
+  SERVER_CERTIFICATE: 282,
+  ENCRYPT: 283,
+  DECRYPT: 284,
 
   // --- codec ---
   TRUNCATED: 601,
@@ -65,6 +80,19 @@ export const ErrorDescription: Readonly<Record<number, string>> = {
   109: 'The client must be active for this operation.',
   118: 'Message cannot be longer than the maximum packet size.',
   119: 'Message too short.',
+
+  270: 'Cannot load the security library: DTLS needs the native addon.',
+  271: 'Cannot open the certificate store (CA).',
+  272: 'Cannot find the specified certificate.',
+  273: 'Cannot acquire security credentials (key, or pre-shared key).',
+  274: 'Cannot find the certificate chain.',
+  275: 'Cannot verify the certificate chain.',
+  276: 'Error during the DTLS handshake.',
+  280: 'Error verifying the certificate.',
+  281: 'Could not find the client certificate.',
+  282: 'Could not find the server certificate.',
+  283: 'Error encrypting data.',
+  284: 'Error decrypting data.',
 
   601: 'Datagram is shorter than its header or one of its fields.',
   602: 'Declared length differs from the datagram length.',

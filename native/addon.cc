@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include "codec.h"
+#include "dtls.h"
 #include "generated/contract.h"
 #include "timers.h"
 
@@ -9,6 +10,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("codec", mqttsn::InitCodec(env));
   exports.Set("TimerQueue", mqttsn::InitTimers(env));
   exports.Set("contract", Napi::String::New(env, mqttsn::kContractDigest));
+  exports.Set("dtls", mqttsn::InitDtls(env));
   return exports;
 }
 
