@@ -272,7 +272,7 @@ bool DtlsContext::LoadCredentials(Napi::Env env, Napi::Object options) {
     }
   } else if (verify_peer) {
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
-    if (ca.empty()) SSL_CTX_set_default_verify_paths(ctx_);
+    if (BoolOption(options, "systemCa")) SSL_CTX_set_default_verify_paths(ctx_);
   }
   ERR_clear_error();
   return true;

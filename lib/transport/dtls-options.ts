@@ -56,6 +56,8 @@ export interface NativeContextOptions {
   cert?: string;
   key?: string;
   verifyPeer: boolean;
+  /** Client: trust the system's CA store (loading it takes tens of milliseconds). */
+  systemCa?: boolean;
   requireClientCert?: boolean;
   pskIdentity?: string;
   pskKey?: Buffer;
@@ -150,10 +152,14 @@ export function clientContextOptions(options: DtlsClientOptions): NativeContextO
     throw new MqttSnError(ErrorCode.CREDENTIALS, 'A DTLS pre-shared key needs both the identity and the key.');
   }
   if (psk) checkIdentity(options.pskIdentity as string);
+  const base = common(options, psk);
+  const verifyPeer = options.verifyPeer !== false;
   return {
     server: false,
-    ...common(options, psk),
-    verifyPeer: options.verifyPeer !== false,
+    ...base,
+    verifyPeer,
+    // A PSK-only client negotiates no certificate suite, so it needs no CA store.
+    systemCa: verifyPeer && !base.ca && base.ciphers !== defaultCiphers(true, false),
     ...(psk ? { pskIdentity: options.pskIdentity, pskKey: pskKeyOctets(options.pskKey as string | Buffer, options.pskIdentity as string) } : {}),
   };
 }
