@@ -20,6 +20,7 @@ const MODULES: ReadonlyArray<{ name: string; budgetMs: number }> = [
   { name: 'udp', budgetMs: 20_000 },
   { name: 'gateway', budgetMs: 30_000 },
   { name: 'client', budgetMs: 30_000 },
+  { name: 'dtls', budgetMs: 20_000 },
 ];
 
 interface ModuleResult {

@@ -16,3 +16,5 @@ export {
   type Transit,
   type Verdict,
 } from './memory';
+export { DtlsTransport, dtlsTransport, type DtlsTransportOptions } from './dtls';
+export { parsePskFile, readDtlsFiles, readPskFile, type DtlsClientOptions, type DtlsServerOptions } from './dtls-options';

@@ -1,0 +1,198 @@
+/**
+ * The DTLS transport, our client against our server: resumption, the
+ * stateless cookie exchange under a spoofed ClientHello flood, the path MTU,
+ * close_notify, a lossy link, and coded errors for bad settings.
+ */
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as dgram from 'node:dgram';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ErrorCode, MqttSnError } from '../../lib/errors';
+import { DtlsTransport, type DtlsTransportOptions } from '../../lib/transport/dtls';
+import { loadDtlsBinding } from '../../lib/transport/dtls-native';
+import { parsePskFile, readDtlsFiles } from '../../lib/transport/dtls-options';
+import { MemoryNetwork } from '../../lib/transport/memory';
+import type { DatagramTransport } from '../../lib/transport/types';
+import { UdpTransport } from '../../lib/transport/udp';
+import { makeCertificates, type TestCertificates } from '../helpers/certificates';
+import { openDtlsSide, type DtlsSide } from '../helpers/dtls-side';
+import { until } from '../helpers/wait';
+
+const KEY = '00112233445566778899aabbccddeeff';
+const LOCAL = '127.0.0.1';
+
+function codeOf(action: () => unknown): number | undefined {
+  try {
+    action();
+  } catch (error) {
+    assert.ok(error instanceof MqttSnError, String(error));
+    return error.code;
+  }
+  return undefined;
+}
+
+/** A ClientHello as our client sends it first (no cookie yet). */
+function clientHello(): Buffer {
+  const binding = loadDtlsBinding();
+  const context = new binding.Context({ server: false, ciphers: 'PSK-AES128-GCM-SHA256', linkMtu: 1280, retransmitMs: 1000, verifyPeer: false, pskIdentity: 'x', pskKey: Buffer.from('01', 'hex') });
+  const connection = new binding.Connection(context, 'spoofed', false);
+  connection.start();
+  const [hello] = connection.takeOutput();
+  connection.free();
+  return hello;
+}
+
+describe('DTLS transport', function () {
+  this.timeout(40000);
+  let certs: TestCertificates;
+  const open: DatagramTransport[] = [];
+  const sockets: dgram.Socket[] = [];
+  let network: MemoryNetwork | undefined;
+
+  before(() => (certs = makeCertificates()));
+  after(() => certs.remove());
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((t) => t.close()));
+    await Promise.all(sockets.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    network?.close();
+    network = undefined;
+  });
+
+  const side = (options: DtlsTransportOptions, inner?: DatagramTransport): Promise<DtlsSide> => openDtlsSide(open, options, inner);
+
+  const pskServer = (inner?: DatagramTransport, extra: Partial<DtlsTransportOptions> = {}) =>
+    side({ role: 'server', pskKeys: { 'sensor-1': KEY }, ...extra } as DtlsTransportOptions, inner);
+  const pskClient = (inner?: DatagramTransport, extra: Partial<DtlsTransportOptions> = {}) =>
+    side({ role: 'client', pskIdentity: 'sensor-1', pskKey: KEY, ...extra } as DtlsTransportOptions, inner);
+
+  it('resumes the session on the next handshake with the same gateway', async () => {
+    const server = await pskServer();
+    const client = await pskClient();
+    await client.dtls.connect(server.address);
+    assert.equal(client.dtls.sessions()[0].resumed, false);
+    client.dtls.disconnect(server.address);
+    await until(() => server.dtls.peerCount === 0, 'the server saw close_notify');
+    client.dtls.send(Buffer.from('again'), server.address);
+    await until(() => server.received.some((d) => d.data.toString() === 'again'), 'data after the new handshake');
+    assert.equal(client.dtls.sessions()[0].resumed, true);
+    assert.equal(server.dtls.sessions()[0].resumed, true);
+    assert.equal(server.received[0].identity, 'sensor-1');
+  });
+
+  it('answers a spoofed ClientHello flood with cookies no larger than the requests, keeping no state', async () => {
+    const server = await pskServer();
+    const hello = clientHello();
+    const replies: { size: number; request: number }[] = [];
+    for (let i = 0; i < 40; i++) {
+      const socket = dgram.createSocket('udp4');
+      sockets.push(socket);
+      await new Promise<void>((resolve) => socket.bind(0, LOCAL, resolve));
+      socket.on('message', (reply) => replies.push({ size: reply.length, request: hello.length }));
+      socket.send(hello, server.address.port, LOCAL);
+      socket.send(Buffer.from('not dtls at all'), server.address.port, LOCAL);
+    }
+    await until(() => replies.length >= 40, 'one reply per ClientHello');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(replies.length, 40, 'exactly one reply each, silence for the garbage');
+    for (const reply of replies) assert.ok(reply.size <= reply.request, `reply of ${reply.size} for ${reply.request} octets`);
+    assert.equal(server.dtls.peerCount, 0, 'no per-peer state before a valid cookie');
+    assert.deepEqual(server.errors, []);
+  });
+
+  it('keeps every datagram within the path MTU and refuses plaintext that would not fit (118)', async () => {
+    network = new MemoryNetwork();
+    const sizes: number[] = [];
+    network.intercept((transit) => {
+      sizes.push(transit.data.length);
+      return 'forward';
+    });
+    const server = await side({ role: 'server', cert: certs.server.cert, key: certs.server.key, mtu: 576 }, network.transport());
+    const client = await side({ role: 'client', ca: certs.ca, servername: 'localhost', mtu: 576 }, network.transport());
+    await client.dtls.connect(server.address);
+    assert.ok(sizes.length > 4);
+    assert.ok(Math.max(...sizes) <= 576 - 28, `largest datagram ${Math.max(...sizes)} octets`);
+    client.dtls.send(Buffer.alloc(600, 1), server.address);
+    assert.equal(client.errors[0]?.code, ErrorCode.MESSAGE_TOO_LONG);
+    client.dtls.send(Buffer.alloc(400, 2), server.address);
+    await until(() => server.received.length === 1, 'the datagram that fits');
+  });
+
+  it('completes handshakes and carries data through 20 % loss, duplication and reordering', async () => {
+    network = new MemoryNetwork({ seed: 7, conditions: { loss: 0.2, duplicate: 0.1, reorder: 0.2 } });
+    const server = await pskServer(network.transport());
+    const clients = await Promise.all([1, 2, 3, 4, 5].map(() => pskClient(network?.transport())));
+    await Promise.all(clients.map((c) => c.dtls.connect(server.address)));
+    assert.equal(server.dtls.sessions().length, 5);
+    // DTLS does not retransmit data (MQTT-SN does): send until each client's datagram arrived.
+    for (const [index, client] of clients.entries()) {
+      const text = `from client ${index}`;
+      await until(() => {
+        if (server.received.some((d) => d.data.toString() === text)) return true;
+        client.dtls.send(Buffer.from(text), server.address);
+        return false;
+      }, text, 10000);
+    }
+  });
+
+  it('reports a wrong pre-shared key as a handshake error (276)', async () => {
+    const server = await pskServer();
+    const client = await pskClient(undefined, { pskKey: 'ffffffffffffffffffffffffffffffff', handshakeTimeoutMs: 3000 });
+    const failure = await client.dtls.connect(server.address).then(
+      () => assert.fail('the handshake should fail'),
+      (error: unknown) => error as MqttSnError,
+    );
+    assert.equal(failure.code, ErrorCode.HANDSHAKE, failure.message);
+    assert.equal(client.dtls.sessions().length, 0);
+  });
+
+  it('reports an unknown PSK identity as a handshake error (276)', async () => {
+    const server = await pskServer();
+    const client = await pskClient(undefined, { pskIdentity: 'stranger' });
+    const failure = await client.dtls.connect(server.address).then(
+      () => assert.fail('the handshake should fail'),
+      (error: unknown) => error as MqttSnError,
+    );
+    assert.equal(failure.code, ErrorCode.HANDSHAKE);
+    assert.match(failure.message, /unknown PSK identity/);
+  });
+
+  it('refuses unusable settings at once with coded errors', () => {
+    const inner = () => new UdpTransport();
+    assert.equal(codeOf(() => new DtlsTransport(inner(), { role: 'server' })), ErrorCode.SERVER_CERTIFICATE);
+    assert.equal(codeOf(() => new DtlsTransport(inner(), { role: 'client', pskIdentity: 'a', pskKey: 'xyz' })), ErrorCode.CREDENTIALS);
+    assert.equal(codeOf(() => new DtlsTransport(inner(), { role: 'client', pskIdentity: 'a' })), ErrorCode.CREDENTIALS);
+    assert.equal(codeOf(() => new DtlsTransport(inner(), { role: 'client', cert: 'not pem', key: certs.client.key })), ErrorCode.CERTIFICATE_NOT_FOUND);
+    assert.equal(codeOf(() => new DtlsTransport(inner(), { role: 'client', cert: certs.client.cert, key: certs.server.key })), ErrorCode.CREDENTIALS);
+    assert.equal(codeOf(() => new DtlsTransport(inner(), { role: 'client', ca: 'no certificate here' })), ErrorCode.CERTIFICATE_STORE);
+    assert.equal(codeOf(() => new DtlsTransport(inner(), { role: 'client', pskIdentity: 'a', pskKey: KEY, ciphers: 'NO-SUCH-CIPHER' })), ErrorCode.INVALID_ARGUMENT);
+    assert.equal(codeOf(() => readDtlsFiles({ certFile: path.join(certs.dir, 'missing.crt') })), ErrorCode.CERTIFICATE_NOT_FOUND);
+    assert.equal(codeOf(() => parsePskFile('sensor-1:00zz\n')), ErrorCode.CREDENTIALS);
+    assert.deepEqual([...parsePskFile('# keys\n\nsensor-1:0a0b\nsite:a:ff\n').entries()], [
+      ['sensor-1', Buffer.from('0a0b', 'hex')],
+      ['site:a', Buffer.from('ff', 'hex')],
+    ]);
+  });
+
+  it('fails at once with 270 where the addon is not installed, while UDP works', function () {
+    // A copy of the compiled package without build/ or prebuilds/: what an install without a compiler has.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttsn-no-addon-'));
+    try {
+      fs.cpSync(path.resolve(__dirname, '..', '..', 'lib'), path.join(root, 'dist', 'lib'), { recursive: true });
+      fs.symlinkSync(path.resolve(__dirname, '..', '..', '..', 'node_modules'), path.join(root, 'node_modules'));
+      const script = `
+        const { DtlsTransport } = require('./dist/lib/transport/dtls');
+        const { UdpTransport } = require('./dist/lib/transport/udp');
+        let code;
+        try { new DtlsTransport(new UdpTransport(), { role: 'client', pskIdentity: 'a', pskKey: '01' }); } catch (e) { code = e.code + ' ' + e.message; }
+        const udp = new UdpTransport();
+        udp.bind({ family: 4, address: '127.0.0.1' }).then(() => udp.close()).then(() => console.log(code + ' | udp ok'));`;
+      const output = execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, MQTTSN_NATIVE: '' } });
+      assert.match(output, /^270 DTLS needs the native addon/);
+      assert.match(output, /udp ok/);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
