@@ -30,6 +30,7 @@ describe('public surface (lib/index.ts)', () => {
       'timerImplementation',
       'UdpTransport',
       'MemoryNetwork',
+      'DtlsTransport',
       'formatEndpoint',
     ];
     const missing = expected.filter((name) => !(name in sn));
