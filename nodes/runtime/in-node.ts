@@ -8,7 +8,7 @@ import type { InboundMessage, SessionQoS, SubscriptionSpec } from './connection'
 import { handleLinkAction, isLinkAction } from './link-actions';
 import { fromWire, parseFormat, type PayloadFormat } from './payload';
 import type { NodeAPI, NodeDef, NodeMessage } from './red';
-import { statusOf } from './status';
+import { coded, fail, failureStatus, failureText } from './report';
 import { isValidTopicFilter } from '../../lib';
 import { isValidShortTopic, parseKind, type TopicKind } from './topics';
 
@@ -69,22 +69,22 @@ export function registerInNode(RED: NodeAPI): void {
       } catch {
         // As the core node: the text (or the bytes, when not text) goes with the error.
         msg.payload = fromWire(message.payload, 'auto');
-        node.error(RED._('mqtt-sn.errors.invalid-json-parse'), msg);
+        node.error(coded(RED._('mqtt-sn.errors.invalid-json-parse')), msg);
         return;
       }
       node.send(msg);
     };
 
     const failed = (err: Error) => {
-      node.status(statusOf('error', err.message));
-      node.error(RED._('mqtt-sn.errors.subscribe-failed', { error: err.message }));
+      node.status(failureStatus(err));
+      node.error(coded(failureText('subscribe', err), err));
     };
 
     if (!isDynamic) {
       const kind = parseKind(def.topicType) ?? 'normal';
       const topic = (def.topic ?? '').trim();
       if (!isValidSubscription(topic, kind)) {
-        node.error(RED._('mqtt-sn.errors.invalid-topic'));
+        node.error(coded(RED._('mqtt-sn.errors.invalid-topic')));
       } else {
         const spec = { topic, kind, qos: parseQos(def.qos, 1) };
         conn.subscribe(node.id, spec, listener(datatype)).catch(failed);
@@ -109,7 +109,7 @@ export function registerInNode(RED: NodeAPI): void {
         return;
       }
       if (action !== Actions.SUBSCRIBE && action !== Actions.UNSUBSCRIBE) {
-        done(new Error(RED._('mqtt-sn.errors.invalid-action-action')));
+        done(coded(RED._('mqtt-sn.errors.invalid-action-action')));
         return;
       }
       let wanted: unknown[];
@@ -117,14 +117,14 @@ export function registerInNode(RED: NodeAPI): void {
       else if (Array.isArray(msg.topic)) wanted = msg.topic;
       else if (typeof msg.topic === 'string' || (typeof msg.topic === 'object' && msg.topic !== null)) wanted = [msg.topic];
       else {
-        done(new Error(RED._('mqtt-sn.errors.invalid-action-badsubscription')));
+        done(coded(RED._('mqtt-sn.errors.invalid-action-badsubscription')));
         return;
       }
       const specs: DynamicSubscription[] = [];
       for (const item of wanted) {
         const spec = toSpec(item, datatype);
         if (!spec) {
-          done(new Error(RED._('mqtt-sn.errors.invalid-topic')));
+          done(coded(RED._('mqtt-sn.errors.invalid-topic')));
           return;
         }
         specs.push(spec);
@@ -146,7 +146,7 @@ export function registerInNode(RED: NodeAPI): void {
           msg.subscriptions = [...dynamicSubs.values()].map(toPublic);
           done();
         },
-        (err: Error) => done(err),
+        (err: Error) => fail(done, action, err),
       );
     });
   }

@@ -8,6 +8,7 @@ import type { GatewayConnection } from './connection';
 import { handleLinkAction, isLinkAction } from './link-actions';
 import { toWire } from './payload';
 import type { NodeAPI, NodeDef, NodeMessage } from './red';
+import { coded, fail, failureStatus } from './report';
 import { statusOf } from './status';
 import { isValidPublishTopic, isValidShortTopic, parseKind, type TopicKind } from './topics';
 
@@ -60,7 +61,7 @@ export function registerOutNode(RED: NodeAPI): void {
       // As the core out node: a message with an action controls the connection and publishes nothing.
       if (msg.action !== undefined && msg.action !== null && msg.action !== '') {
         if (isLinkAction(msg.action)) handleLinkAction(RED, conn, msg, done);
-        else done(new Error(RED._('mqtt-sn.errors.invalid-action-action')));
+        else done(coded(RED._('mqtt-sn.errors.invalid-action-action')));
         return;
       }
       if (!Object.prototype.hasOwnProperty.call(msg, 'payload')) {
@@ -74,7 +75,7 @@ export function registerOutNode(RED: NodeAPI): void {
       const qos = nodeQos ?? parseQos(msg.qos) ?? 0;
       const retain = nodeRetain ?? parseFlag(msg.retain) ?? false;
       if (typeof rawTopic !== 'string' || !isValidTopic(conn, rawTopic, kind)) {
-        done(new Error(RED._('mqtt-sn.errors.invalid-topic')));
+        done(coded(RED._('mqtt-sn.errors.invalid-topic')));
         return;
       }
       conn.publish(rawTopic, kind, qos, retain, toWire(msg.payload)).then(
@@ -87,8 +88,8 @@ export function registerOutNode(RED: NodeAPI): void {
         },
         (err: Error) => {
           showingError = true;
-          node.status(statusOf('error', err.message));
-          done(err);
+          node.status(failureStatus(err));
+          fail(done, 'publish', err);
         },
       );
     });

@@ -2,6 +2,7 @@
 import { TopicIdType } from '../../lib';
 import { joinConnection, type UserNode } from './broker-node';
 import type { NodeAPI, NodeDef } from './red';
+import { coded, fail } from './report';
 import { isValidPublishTopic } from './topics';
 
 export interface RegisterDef extends NodeDef {
@@ -23,7 +24,7 @@ export function registerRegisterNode(RED: NodeAPI): void {
     node.on('input', (msg, send, done) => {
       const topic = nodeTopic || msg.topic;
       if (typeof topic !== 'string' || !isValidPublishTopic(topic)) {
-        done(new Error(RED._('mqtt-sn.errors.invalid-topic')));
+        done(coded(RED._('mqtt-sn.errors.invalid-topic')));
         return;
       }
       conn.registerTopic(topic).then(
@@ -34,7 +35,7 @@ export function registerRegisterNode(RED: NodeAPI): void {
           send(msg);
           done();
         },
-        (err: Error) => done(err),
+        (err: Error) => fail(done, 'register', err),
       );
     });
   }

@@ -6,6 +6,7 @@
  */
 import { joinConnection, type UserNode } from './broker-node';
 import type { NodeAPI, NodeDef } from './red';
+import { coded, fail } from './report';
 import { statusOf } from './status';
 
 export interface SleepDef extends NodeDef {
@@ -32,7 +33,7 @@ export function registerSleepNode(RED: NodeAPI): void {
         case 'sleep': {
           const duration = msg.duration === undefined ? defaultDuration : Number(msg.duration);
           if (!Number.isInteger(duration) || duration < 1 || duration > MAX_DURATION) {
-            done(new Error(RED._('mqtt-sn.errors.invalid-duration')));
+            done(coded(RED._('mqtt-sn.errors.invalid-duration')));
             return;
           }
           work = conn.sleep(duration);
@@ -52,7 +53,7 @@ export function registerSleepNode(RED: NodeAPI): void {
           work = conn.wake();
           break;
         default:
-          done(new Error(RED._('mqtt-sn.errors.invalid-sleep-action')));
+          done(coded(RED._('mqtt-sn.errors.invalid-sleep-action')));
           return;
       }
       work.then(
@@ -61,7 +62,7 @@ export function registerSleepNode(RED: NodeAPI): void {
           send(msg);
           done();
         },
-        (err: Error) => done(err),
+        (err: Error) => fail(done, String(msg.action), err),
       );
     });
   }

@@ -228,7 +228,7 @@ describe('nodes: messages through a real gateway', function () {
     assert.deepEqual(during.stop(), [], 'nothing arrives after unsubscribe');
   });
 
-  it('reports a rejected publish with done(err), which a Catch node receives', async function () {
+  it('reports a rejected publish to a Catch node as a sentence with the code in msg.error, and the reason in the status', async function () {
     const flow = [
       brokerNode('b', port),
       { id: 'out', type: 'mqtt-sn out', broker: 'b', topic: '99', topicType: 'predefined', qos: '1', retain: '' },
@@ -240,10 +240,14 @@ describe('nodes: messages through a real gateway', function () {
     const caught = nextMessage(helper.getNode('h'), 8000);
     helper.getNode('out').receive({ payload: 'to an id the gateway does not know' });
     const msg = await caught;
-    const error = msg.error as { message: string; source: { id: string } };
+    const error = msg.error as { message: string; code: number; source: { id: string } };
     assert.equal(error.source.id, 'out');
-    assert.match(error.message, /invalid topic id|rejected/i);
+    // A plain sentence naming the call, and the MQTT-SN code beside it.
+    assert.match(error.message, /^publish failed: .*invalid topic id.* \(704\)$/);
+    assert.equal(error.code, 704);
+    // The status gives the reason in a few words.
     await outStatus.waitFor('red', 'dot');
+    assert.deepEqual(outStatus.last, { fill: 'red', shape: 'dot', text: 'mqtt-sn.status.refused-topic-id' });
   });
 
   it('registers a new topic name once for a burst of publishes to it', async function () {
