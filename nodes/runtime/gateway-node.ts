@@ -2,7 +2,7 @@
  * `mqtt-sn gateway`: hosts an MQTT-SN gateway inside the flow, in front of
  * an MQTT broker (or of its own embedded broker).
  */
-import { MqttSnGateway } from '../../lib';
+import { MqttSnGateway, type GatewayStats } from '../../lib';
 import { bounded } from './broker-node';
 import type { Node, NodeAPI, NodeDef } from './red';
 import { statusOf } from './status';
@@ -14,6 +14,35 @@ export interface GatewayDef extends NodeDef {
   broker: string;
   mode: string;
   predefined: string;
+}
+
+const FIGURES_EVERY_MS = 5000;
+
+/** Messages through the gateway per second, both directions. */
+class MessageRate {
+  private counted: number;
+  private at = performance.now();
+  private shown = 0;
+
+  constructor(private readonly stats: GatewayStats) {
+    this.counted = this.total();
+  }
+
+  /** Measured over the last period; a client event in between shows the last rate again. */
+  perSecond(): number {
+    const now = performance.now();
+    if (now - this.at >= FIGURES_EVERY_MS / 2) {
+      const total = this.total();
+      this.shown = Math.round(((total - this.counted) * 1000) / (now - this.at));
+      this.counted = total;
+      this.at = now;
+    }
+    return this.shown;
+  }
+
+  private total(): number {
+    return this.stats.publishedUpstream + this.stats.deliveredDownstream;
+  }
 }
 
 export function registerGatewayNode(RED: NodeAPI): void {
@@ -42,13 +71,25 @@ export function registerGatewayNode(RED: NodeAPI): void {
       return;
     }
     node.status(statusOf('connecting', 'mqtt-sn.status.starting'));
+    let figures: ReturnType<typeof setInterval> | undefined;
     const started = gateway.start().then(() => {
       const { address, port } = gateway.address();
-      node.status(statusOf('connected', `${address}:${port}`));
       node.log(RED._('mqtt-sn.state.gateway-listening', { address: `${address}:${port}` }));
+      // Clients at once when they come and go, messages per second every few seconds.
+      const rate = new MessageRate(gateway.stats);
+      const show = (): void => {
+        // Two figures, short like core's status texts.
+        node.status(statusOf('connected', `${gateway.clientCount} clients, ${rate.perSecond()} msg/s`));
+      };
+      show();
+      gateway.on('clientConnected', show);
+      gateway.on('clientDisconnected', show);
+      gateway.on('clientLost', show);
+      figures = setInterval(show, FIGURES_EVERY_MS);
     }, fail);
 
     node.on('close', (_removed, done) => {
+      if (figures) clearInterval(figures);
       // A gateway still starting is stopped once it has started (or failed to).
       void bounded(started.then(() => gateway.stop())).then(() => {
         node.status({});

@@ -167,5 +167,10 @@ describe('nodes: connection life cycle', function () {
     const received = nextMessage(helper.getNode('h'));
     helper.getNode('out').receive({ payload: 'through the flow gateway' });
     assert.equal((await received).payload, 'through the flow gateway');
+    // Its status counts the client of the config node, then the messages per second.
+    const gwStatus = new StatusLog(helper.getNode('gw'));
+    await until(() => gwStatus.seen.some((s) => /^1 clients, \d+ msg\/s$/.test(s.text ?? '')), 'the client count in the status', 10000);
+    for (let i = 0; i < 20; i++) helper.getNode('out').receive({ payload: `burst ${i}` });
+    await until(() => gwStatus.seen.some((s) => /^1 clients, [1-9]\d* msg\/s$/.test(s.text ?? '')), 'a message rate in the status', 15000);
   });
 });
