@@ -7,8 +7,8 @@
  * - MqttSnError, ErrorCode, ErrorDescription: every failure's numeric code
  * - topicMatches, isValidTopicName, isValidTopicFilter, hasWildcard: the MQTT topic rules
  * - createTimerQueue: retransmission timer book-keeping (docs/timers.md)
- * - the datagram transport seam: UdpTransport, the in-memory MemoryNetwork, endpoints,
- *   and DtlsTransport (DTLS 1.2 over any of them, docs/security.md)
+ * - the datagram transport seam: UdpTransport, NativeUdpTransport (the batched engine), the in-memory
+ *   MemoryNetwork, endpoints, and DtlsTransport (DTLS 1.2 over any of them, docs/security.md)
  * - codecImplementation(), timerImplementation(): which twin runs, native or
  *   TypeScript (MQTTSN_NATIVE, chosen on first use)
  *

@@ -29,6 +29,46 @@ export interface NativeCodecBinding {
   readonly encodeSlots: number;
 }
 
+/** One socket of the batched UDP engine (native/udp.cc); lib/transport/native-udp.ts wraps it. */
+export interface NativeUdpEngine {
+  /** 0 or minus an errno. */
+  bind(family: number, address: string, port: number, flags: number, receiveBufferBytes: number, sendBufferBytes: number): number;
+  setReceiveSlab(slab: Buffer): void;
+  /** [family, address, port] while bound. */
+  localAddress(): [number, string, number] | undefined;
+  /** Sends the first `count` send records; returns how many failed. */
+  flush(count: number): number;
+  /** 0 or minus an errno. */
+  addMembership(group: string, iface?: string): number;
+  setMulticastInterface(iface: string): number;
+  ref(): void;
+  unref(): void;
+  usingRecvmmsg(): boolean;
+  close(done: () => void): void;
+}
+
+/** The batched UDP engine (Linux builds only): its class and the layout of its shared records. */
+export interface NativeUdpBinding {
+  readonly UdpEngine: new (
+    onBatch: (count: number, need: number) => void,
+    onError: (code: number) => void,
+    receiveRecords: Int32Array,
+    sendRecords: Int32Array,
+    sendSlab: Buffer,
+  ) => NativeUdpEngine;
+  /** Writes an IP literal's words into out[0..3]; returns 4, 6 or 0 (not a literal). */
+  parseAddress(address: string, out: Int32Array): number;
+  formatAddress(family: number, w0: number, w1?: number, w2?: number, w3?: number): string;
+  readonly recvStride: number;
+  readonly recvDecode: number;
+  readonly maxBatch: number;
+  readonly sendHeader: number;
+  readonly sendStride: number;
+  readonly sendEncode: number;
+  readonly maxSend: number;
+  readonly datagramMax: number;
+}
+
 /** What the addon exports; each part has a TypeScript twin with the same behaviour. */
 export interface NativeAddon {
   /** Codec entry points, see lib/codec/native-codec.ts. */
@@ -37,6 +77,8 @@ export interface NativeAddon {
   readonly TimerQueue: new () => unknown;
   /** Digest of the twin contract the addon was compiled from (lib/twin-contract.ts). */
   readonly contract: string;
+  /** The batched UDP engine, twin of the node:dgram transport; absent where the platform lacks recvmmsg. */
+  readonly udp?: NativeUdpBinding;
 }
 
 export type NativeMode = 'auto' | 'force' | 'off';

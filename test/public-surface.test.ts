@@ -29,6 +29,8 @@ describe('public surface (lib/index.ts)', () => {
       'createTimerQueue',
       'timerImplementation',
       'UdpTransport',
+      'NativeUdpTransport',
+      'nativeUdpAvailable',
       'MemoryNetwork',
       'DtlsTransport',
       'formatEndpoint',

@@ -8,7 +8,7 @@
 import type { NativeAddon, NativeCodecBinding } from '../native';
 import { codecError } from './codec-error';
 import { checkContract, DecodeSlot, EncodeSlot, Sentinel } from '../twin-contract';
-import { ErrorCode } from '../errors';
+import { ErrorCode, type MqttSnError } from '../errors';
 import { MsgType, type Codec, type Packet, type QoS, type SessionQoS, type TopicIdTypeValue } from './packets';
 import { sliceText } from './text';
 import {
@@ -64,12 +64,14 @@ const SLAB_SIZE = 8 * 1024;
 
 type Fields = Record<string, unknown>;
 
-function num(v: unknown): number {
+/** A number field for the encode slots: the value, or a sentinel the core rejects. */
+export function num(v: unknown): number {
   if (typeof v === 'number') return (v | 0) === v && v > NOT_OBJECT ? v : INVALID;
   return v === undefined ? UNDEFINED : INVALID;
 }
 
-function bool(v: unknown): number {
+/** A boolean field for the encode slots. */
+export function bool(v: unknown): number {
   if (v === true) return 1;
   if (v === false) return 0;
   return v === undefined ? UNDEFINED : INVALID;
@@ -78,6 +80,142 @@ function bool(v: unknown): number {
 /** A short topic name from the 16-bit topic id field. */
 function shortName(id: number): string {
   return String.fromCharCode(id >> 8, id & 0xff);
+}
+
+function text(d: Int32Array, buf: Buffer): string {
+  return sliceText(buf, d[D_VAR_START], d[D_VAR_END], d[D_ASCII] === 1);
+}
+
+function varBytes(d: Int32Array, buf: Buffer): Buffer {
+  return buf.subarray(d[D_VAR_START], d[D_VAR_END]);
+}
+
+function topic(d: Int32Array, buf: Buffer, idType: number): number | string {
+  if (idType === 0) return text(d, buf);
+  return idType === 2 ? shortName(d[D_A]) : d[D_A];
+}
+
+/** The packet whose fields a decode left in the slots `d` (offsets relative to `buf`). */
+function packetFromSlots(d: Int32Array, buf: Buffer): Packet {
+  const type = d[D_TYPE];
+  switch (type) {
+    case MsgType.ADVERTISE:
+      return { type: 'ADVERTISE', gwId: d[D_A], duration: d[D_B] };
+    case MsgType.SEARCHGW:
+      return { type: 'SEARCHGW', radius: d[D_A] };
+    case MsgType.GWINFO:
+      return d[D_PRESENT] === 1
+        ? { type: 'GWINFO', gwId: d[D_A], gwAdd: varBytes(d, buf) }
+        : { type: 'GWINFO', gwId: d[D_A] };
+    case MsgType.CONNECT: {
+      const flags = d[D_FLAGS];
+      return {
+        type: 'CONNECT',
+        will: (flags & FLAG_WILL) !== 0,
+        cleanSession: (flags & FLAG_CLEAN_SESSION) !== 0,
+        duration: d[D_B],
+        clientId: text(d, buf),
+      };
+    }
+    case MsgType.CONNACK:
+      return { type: 'CONNACK', returnCode: d[D_A] };
+    case MsgType.WILLTOPICREQ:
+      return { type: 'WILLTOPICREQ' };
+    case MsgType.WILLTOPIC:
+    case MsgType.WILLTOPICUPD: {
+      const name = type === MsgType.WILLTOPIC ? 'WILLTOPIC' : 'WILLTOPICUPD';
+      if (d[D_PRESENT] !== 1) return { type: name, qos: 0, retain: false, willTopic: '' };
+      const flags = d[D_FLAGS];
+      return { type: name, qos: qosFromFlags(flags) as SessionQoS, retain: (flags & FLAG_RETAIN) !== 0, willTopic: text(d, buf) };
+    }
+    case MsgType.WILLMSGREQ:
+      return { type: 'WILLMSGREQ' };
+    case MsgType.WILLMSG:
+      return { type: 'WILLMSG', willMsg: varBytes(d, buf) };
+    case MsgType.REGISTER:
+      return { type: 'REGISTER', topicId: d[D_A], msgId: d[D_B], topicName: text(d, buf) };
+    case MsgType.REGACK:
+      return { type: 'REGACK', topicId: d[D_A], msgId: d[D_B], returnCode: d[D_C] };
+    case MsgType.PUBLISH: {
+      const flags = d[D_FLAGS];
+      const idType = flags & MASK_TOPIC_ID_TYPE;
+      const id = d[D_A];
+      return {
+        type: 'PUBLISH',
+        dup: (flags & FLAG_DUP) !== 0,
+        qos: qosFromFlags(flags) as QoS,
+        retain: (flags & FLAG_RETAIN) !== 0,
+        topicIdType: idType as TopicIdTypeValue,
+        topicId: idType === 2 ? shortName(id) : id,
+        msgId: d[D_B],
+        payload: varBytes(d, buf),
+      };
+    }
+    case MsgType.PUBACK:
+      return { type: 'PUBACK', topicId: d[D_A], msgId: d[D_B], returnCode: d[D_C] };
+    case MsgType.PUBCOMP:
+      return { type: 'PUBCOMP', msgId: d[D_B] };
+    case MsgType.PUBREC:
+      return { type: 'PUBREC', msgId: d[D_B] };
+    case MsgType.PUBREL:
+      return { type: 'PUBREL', msgId: d[D_B] };
+    case MsgType.SUBSCRIBE: {
+      const flags = d[D_FLAGS];
+      const idType = flags & MASK_TOPIC_ID_TYPE;
+      return {
+        type: 'SUBSCRIBE',
+        dup: (flags & FLAG_DUP) !== 0,
+        qos: qosFromFlags(flags) as SessionQoS,
+        topicIdType: idType as TopicIdTypeValue,
+        msgId: d[D_B],
+        topicId: topic(d, buf, idType),
+      };
+    }
+    case MsgType.SUBACK:
+      return { type: 'SUBACK', qos: qosFromFlags(d[D_FLAGS]) as SessionQoS, topicId: d[D_A], msgId: d[D_B], returnCode: d[D_C] };
+    case MsgType.UNSUBSCRIBE: {
+      const idType = d[D_FLAGS] & MASK_TOPIC_ID_TYPE;
+      return { type: 'UNSUBSCRIBE', topicIdType: idType as TopicIdTypeValue, msgId: d[D_B], topicId: topic(d, buf, idType) };
+    }
+    case MsgType.UNSUBACK:
+      return { type: 'UNSUBACK', msgId: d[D_B] };
+    case MsgType.PINGREQ:
+      return d[D_PRESENT] === 1 ? { type: 'PINGREQ', clientId: text(d, buf) } : { type: 'PINGREQ' };
+    case MsgType.PINGRESP:
+      return { type: 'PINGRESP' };
+    case MsgType.DISCONNECT:
+      return d[D_PRESENT] === 1 ? { type: 'DISCONNECT', duration: d[D_A] } : { type: 'DISCONNECT' };
+    case MsgType.WILLTOPICRESP:
+      return { type: 'WILLTOPICRESP', returnCode: d[D_A] };
+    case MsgType.WILLMSGUPD:
+      return { type: 'WILLMSGUPD', willMsg: varBytes(d, buf) };
+    case MsgType.WILLMSGRESP:
+      return { type: 'WILLMSGRESP', returnCode: d[D_A] };
+    default:
+      // The addon validated the type; one it knows and this table does not is a contract break.
+      throw codecError(ErrorCode.RESERVED_TYPE, -1);
+  }
+}
+
+/**
+ * The result of a successful decode into the slots `d` (offsets relative to
+ * `buf`): the packet, wrapped when it came encapsulated. The codec and the
+ * batched UDP engine (lib/transport/native-udp.ts) both read decodes this way.
+ */
+export function decodedFromSlots(d: Int32Array, buf: Buffer): Packet {
+  const packet = packetFromSlots(d, buf);
+  if (d[D_OUTER] !== ENCAPSULATED) return packet;
+  return {
+    type: 'ENCAPSULATED',
+    radius: d[D_ENC_RADIUS],
+    wirelessNodeId: buf.subarray(d[D_NODE_START], d[D_NODE_END]),
+    packet,
+  };
+}
+
+/** The coded error of a failed decode into the slots `d`. */
+export function decodeErrorFromSlots(rc: number, d: Int32Array): MqttSnError {
+  return codecError(rc, d[D_RESULT_CONTEXT]);
 }
 
 const codecs = new WeakMap<NativeCodecBinding, Codec>();
@@ -106,132 +244,10 @@ function build(binding: NativeCodecBinding): Codec {
   let offset = 0;
   binding.setOutput(slab);
 
-  function text(buf: Buffer): string {
-    return sliceText(buf, d[D_VAR_START], d[D_VAR_END], d[D_ASCII] === 1);
-  }
-
-  function varBytes(buf: Buffer): Buffer {
-    return buf.subarray(d[D_VAR_START], d[D_VAR_END]);
-  }
-
-  function topic(buf: Buffer, idType: number): number | string {
-    if (idType === 0) return text(buf);
-    return idType === 2 ? shortName(d[D_A]) : d[D_A];
-  }
-
-  function packetFromSlots(buf: Buffer): Packet {
-    const type = d[D_TYPE];
-    switch (type) {
-      case MsgType.ADVERTISE:
-        return { type: 'ADVERTISE', gwId: d[D_A], duration: d[D_B] };
-      case MsgType.SEARCHGW:
-        return { type: 'SEARCHGW', radius: d[D_A] };
-      case MsgType.GWINFO:
-        return d[D_PRESENT] === 1
-          ? { type: 'GWINFO', gwId: d[D_A], gwAdd: varBytes(buf) }
-          : { type: 'GWINFO', gwId: d[D_A] };
-      case MsgType.CONNECT: {
-        const flags = d[D_FLAGS];
-        return {
-          type: 'CONNECT',
-          will: (flags & FLAG_WILL) !== 0,
-          cleanSession: (flags & FLAG_CLEAN_SESSION) !== 0,
-          duration: d[D_B],
-          clientId: text(buf),
-        };
-      }
-      case MsgType.CONNACK:
-        return { type: 'CONNACK', returnCode: d[D_A] };
-      case MsgType.WILLTOPICREQ:
-        return { type: 'WILLTOPICREQ' };
-      case MsgType.WILLTOPIC:
-      case MsgType.WILLTOPICUPD: {
-        const name = type === MsgType.WILLTOPIC ? 'WILLTOPIC' : 'WILLTOPICUPD';
-        if (d[D_PRESENT] !== 1) return { type: name, qos: 0, retain: false, willTopic: '' };
-        const flags = d[D_FLAGS];
-        return { type: name, qos: qosFromFlags(flags) as SessionQoS, retain: (flags & FLAG_RETAIN) !== 0, willTopic: text(buf) };
-      }
-      case MsgType.WILLMSGREQ:
-        return { type: 'WILLMSGREQ' };
-      case MsgType.WILLMSG:
-        return { type: 'WILLMSG', willMsg: varBytes(buf) };
-      case MsgType.REGISTER:
-        return { type: 'REGISTER', topicId: d[D_A], msgId: d[D_B], topicName: text(buf) };
-      case MsgType.REGACK:
-        return { type: 'REGACK', topicId: d[D_A], msgId: d[D_B], returnCode: d[D_C] };
-      case MsgType.PUBLISH: {
-        const flags = d[D_FLAGS];
-        const idType = flags & MASK_TOPIC_ID_TYPE;
-        const id = d[D_A];
-        return {
-          type: 'PUBLISH',
-          dup: (flags & FLAG_DUP) !== 0,
-          qos: qosFromFlags(flags) as QoS,
-          retain: (flags & FLAG_RETAIN) !== 0,
-          topicIdType: idType as TopicIdTypeValue,
-          topicId: idType === 2 ? shortName(id) : id,
-          msgId: d[D_B],
-          payload: varBytes(buf),
-        };
-      }
-      case MsgType.PUBACK:
-        return { type: 'PUBACK', topicId: d[D_A], msgId: d[D_B], returnCode: d[D_C] };
-      case MsgType.PUBCOMP:
-        return { type: 'PUBCOMP', msgId: d[D_B] };
-      case MsgType.PUBREC:
-        return { type: 'PUBREC', msgId: d[D_B] };
-      case MsgType.PUBREL:
-        return { type: 'PUBREL', msgId: d[D_B] };
-      case MsgType.SUBSCRIBE: {
-        const flags = d[D_FLAGS];
-        const idType = flags & MASK_TOPIC_ID_TYPE;
-        return {
-          type: 'SUBSCRIBE',
-          dup: (flags & FLAG_DUP) !== 0,
-          qos: qosFromFlags(flags) as SessionQoS,
-          topicIdType: idType as TopicIdTypeValue,
-          msgId: d[D_B],
-          topicId: topic(buf, idType),
-        };
-      }
-      case MsgType.SUBACK:
-        return { type: 'SUBACK', qos: qosFromFlags(d[D_FLAGS]) as SessionQoS, topicId: d[D_A], msgId: d[D_B], returnCode: d[D_C] };
-      case MsgType.UNSUBSCRIBE: {
-        const idType = d[D_FLAGS] & MASK_TOPIC_ID_TYPE;
-        return { type: 'UNSUBSCRIBE', topicIdType: idType as TopicIdTypeValue, msgId: d[D_B], topicId: topic(buf, idType) };
-      }
-      case MsgType.UNSUBACK:
-        return { type: 'UNSUBACK', msgId: d[D_B] };
-      case MsgType.PINGREQ:
-        return d[D_PRESENT] === 1 ? { type: 'PINGREQ', clientId: text(buf) } : { type: 'PINGREQ' };
-      case MsgType.PINGRESP:
-        return { type: 'PINGRESP' };
-      case MsgType.DISCONNECT:
-        return d[D_PRESENT] === 1 ? { type: 'DISCONNECT', duration: d[D_A] } : { type: 'DISCONNECT' };
-      case MsgType.WILLTOPICRESP:
-        return { type: 'WILLTOPICRESP', returnCode: d[D_A] };
-      case MsgType.WILLMSGUPD:
-        return { type: 'WILLMSGUPD', willMsg: varBytes(buf) };
-      case MsgType.WILLMSGRESP:
-        return { type: 'WILLMSGRESP', returnCode: d[D_A] };
-      default:
-        // The addon validated the type; one it knows and this table does not is a contract break.
-        throw codecError(ErrorCode.RESERVED_TYPE, -1);
-    }
-  }
-
   function decode(datagram: Uint8Array): Packet {
     const rc = binding.decode(datagram);
-    if (rc !== 0) throw codecError(rc, d[D_RESULT_CONTEXT]);
-    const buf = asBuffer(datagram);
-    const packet = packetFromSlots(buf);
-    if (d[D_OUTER] !== ENCAPSULATED) return packet;
-    return {
-      type: 'ENCAPSULATED',
-      radius: d[D_ENC_RADIUS],
-      wirelessNodeId: buf.subarray(d[D_NODE_START], d[D_NODE_END]),
-      packet,
-    };
+    if (rc !== 0) throw decodeErrorFromSlots(rc, d);
+    return decodedFromSlots(d, asBuffer(datagram));
   }
 
   // The text and bytes arguments of the packet being encoded.

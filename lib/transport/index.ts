@@ -1,10 +1,11 @@
 /**
- * The datagram transport seam: the interface, endpoints, and the two
- * transports of the package (node:dgram UDP, the in-memory network).
+ * The datagram transport seam: the interface, endpoints, and the transports
+ * of the package (node:dgram UDP, the native batched UDP engine, the in-memory network).
  */
 export type { BatchListener, BindOptions, DatagramTransport, ReceivedDatagram, TransportErrorListener, TransportFactory } from './types';
 export { formatEndpoint, isMulticast, resolveHost, sameAddress, sameEndpoint, type Endpoint, type Family } from './endpoint';
 export { UdpTransport, udpTransport } from './udp';
+export { NativeUdpTransport, nativeUdpTransport, nativeUdpAvailable } from './native-udp';
 export {
   MemoryNetwork,
   MemoryTransport,

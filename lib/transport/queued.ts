@@ -23,8 +23,8 @@ export function socketError(what: string, cause?: unknown): MqttSnError {
   return new MqttSnError(ErrorCode.SOCKET_ERROR, `${what}${detail}`);
 }
 
-/** Why a destination cannot be sent to, or undefined when it can. */
-function badDestination(to: Endpoint): string | undefined {
+/** Why a destination cannot be sent to, or undefined when it can (shared with the native transport). */
+export function badDestination(to: Endpoint): string | undefined {
   if (!to || typeof to.address !== 'string' || to.address === '') return 'no destination address';
   if (!Number.isInteger(to.port) || to.port < 1 || to.port > 65535) return `port ${String(to.port)} is not 1 to 65535`;
   return undefined;

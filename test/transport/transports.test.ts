@@ -2,6 +2,7 @@
  * The transport suite over each implementation in lib/transport.
  */
 import { MemoryNetwork } from '../../lib/transport/memory';
+import { nativeUdpTransport } from '../../lib/transport/native-udp';
 import { udpTransport } from '../../lib/transport/udp';
 import { transportSuite } from './suite';
 
@@ -18,3 +19,5 @@ transportSuite('memory network', {
   multicast: true,
   reusePort: false,
 });
+
+transportSuite('native-udp (batched engine)', { make: nativeUdpTransport, ipv6: true, multicast: true, reusePort: true });
