@@ -2,7 +2,8 @@
  * The client through a lossy relay in front of the real gateway: lost,
  * duplicated and rewritten packets exercise retransmission (DUP set),
  * duplicate detection, congestion and invalid-topic-id recovery, the
- * in-flight window, and a gateway that goes silent.
+ * in-flight window, a gateway that goes silent, and slow answers that each
+ * restart the call's timeout.
  */
 import * as assert from 'node:assert/strict';
 import type { Packet, Publish } from '../../lib/codec/packets';
@@ -285,5 +286,43 @@ describe('MQTTSN client through a lossy link', function () {
     relay.injectToClients(Buffer.from([2, 0x16]));
     await waitFor(() => relay.packets('PINGRESP', 'up').length === 1, 2000, 'the PINGRESP');
     await client.disconnect();
+  });
+
+  /** Through the relay, retransmitting late enough that only the timeout (an inactivity timeout, as the reference class's) decides. */
+  async function slowLinkClient(timeoutSeconds: number): Promise<MQTTSN> {
+    const client = await connected(['RetryInterval=5']);
+    client.timeout = timeoutSeconds;
+    return client;
+  }
+
+  it('completes a QoS 2 publish whose every answer takes 0.6 s with timeout 1: each step restarts the timeout', async () => {
+    const topic = `timeout/steps-${Math.random().toString(16).slice(2, 10)}`;
+    await rig.inbox.subscribe(topic, 2);
+    const client = await slowLinkClient(1);
+    const id = await client.registerTopic(topic);
+    relay.rule = (packet, direction) => (direction === 'down' && (packet.type === 'PUBREC' || packet.type === 'PUBCOMP') ? { delayMs: 600 } : 'forward');
+    const started = Date.now();
+    await client.publishMessage(id, 0, 2, 'step by step');
+    assert.ok(Date.now() - started >= 1150, 'the publish as a whole took longer than the timeout');
+    assert.equal((await rig.inbox.next(topic)).payload.toString(), 'step by step');
+    await client.disconnect();
+  });
+
+  it('still times out (702) when nothing comes for the whole timeout after the last step', async () => {
+    const client = await slowLinkClient(1);
+    const id = await client.registerTopic('timeout/silent');
+    relay.rule = (packet, direction) => {
+      if (direction !== 'down') return 'forward';
+      if (packet.type === 'PUBREC') return { delayMs: 600 };
+      return packet.type === 'PUBCOMP' ? 'drop' : 'forward';
+    };
+    const started = Date.now();
+    const error = await client.publishMessage(id, 0, 2, 'never completed').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(error instanceof MqttSnError && error.code === ErrorCode.TIMEOUT, `a timeout, not ${String(error)}`);
+    // PUBREC came at 0.6 s and PUBREL went out: the timeout ran a full second from there.
+    assert.ok(Date.now() - started >= 1500, `timed out after ${Date.now() - started} ms, not 1 s after the PUBREL`);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * A UDP relay between MQTT-SN clients and a gateway that can drop, duplicate
- * or swallow chosen packets, and inject raw datagrams: the tool for testing
- * retransmission, duplicate detection and a gateway that goes silent.
+ * A UDP relay between MQTT-SN clients and a gateway that can drop, duplicate,
+ * delay or swallow chosen packets, and inject raw datagrams: the tool for
+ * testing retransmission, duplicate detection, timeouts and a gateway that
+ * goes silent.
  *
  * Clients send to relay.address(); each client gets its own upstream socket,
  * so the gateway sees one address per client.
@@ -11,8 +12,8 @@ import { decode, encode } from '../../lib/codec';
 import type { Packet } from '../../lib/codec/packets';
 
 export type Direction = 'up' | 'down';
-/** forward, drop, send twice, or send this packet instead. */
-export type Verdict = 'forward' | 'drop' | 'duplicate' | { replace: Packet };
+/** forward, drop, send twice, send this packet instead, or forward it this much later. */
+export type Verdict = 'forward' | 'drop' | 'duplicate' | { replace: Packet } | { delayMs: number };
 
 /** Decides the fate of one packet; `count` numbers the packets of that type and direction, from 1. */
 export type RelayRule = (packet: Packet, direction: Direction, count: number) => Verdict;
@@ -34,6 +35,8 @@ export class LossyRelay {
   rule: RelayRule = () => 'forward';
   private readonly counts = new Map<string, number>();
   private readonly upstreams = new Map<string, Upstream>();
+  /** Delayed packets not yet sent: cleared on stop. */
+  private readonly delayed = new Set<NodeJS.Timeout>();
 
   private constructor(
     private readonly socket: dgram.Socket,
@@ -67,6 +70,8 @@ export class LossyRelay {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
     const closing = [...this.upstreams.values()].map(
       (u) => new Promise<void>((resolve) => u.socket.close(() => resolve())),
     );
@@ -100,16 +105,24 @@ export class LossyRelay {
       await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
       socket.on('message', (reply) => {
         const verdict = this.judge(reply, 'down');
-        LossyRelay.apply(verdict, reply, (bytes) => this.socket.send(bytes, client.port, client.address));
+        this.apply(verdict, reply, (bytes) => this.socket.send(bytes, client.port, client.address));
       });
     }
     const verdict = this.judge(datagram, 'up');
     const socket = upstream.socket;
-    LossyRelay.apply(verdict, datagram, (bytes) => socket.send(bytes, this.target.port, this.target.address));
+    this.apply(verdict, datagram, (bytes) => socket.send(bytes, this.target.port, this.target.address));
   }
 
-  private static apply(verdict: Verdict, datagram: Buffer, send: (bytes: Buffer) => void): void {
+  private apply(verdict: Verdict, datagram: Buffer, send: (bytes: Buffer) => void): void {
     if (verdict === 'drop') return;
+    if (typeof verdict === 'object' && 'delayMs' in verdict) {
+      const timer = setTimeout(() => {
+        this.delayed.delete(timer);
+        send(datagram);
+      }, verdict.delayMs);
+      this.delayed.add(timer);
+      return;
+    }
     if (typeof verdict === 'object') {
       send(encode(verdict.replace));
       return;

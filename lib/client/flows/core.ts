@@ -106,6 +106,7 @@ export class SessionCore {
   // ------------------------------------------------------------ operations
 
   newOp<T>(kind: OpKind, resolve: Resolve<T>, reject: Reject, timeoutSeconds = this.timeoutSeconds()): Operation {
+    const timeoutMs = timeoutSeconds > 0 ? timeoutSeconds * 1000 : Infinity;
     const op: Operation = {
       timerId: this.ops.allocateTimerId(),
       kind,
@@ -113,7 +114,8 @@ export class SessionCore {
       msgId: 0,
       attempts: 0,
       retryAt: Infinity,
-      deadline: timeoutSeconds > 0 ? this.now() + timeoutSeconds * 1000 : Infinity,
+      deadline: this.now() + timeoutMs,
+      timeoutMs,
       lastError: undefined,
       // A PINGREQ is resent after PingTimeout, but never waits longer than T_retry (MQTT-SN §6.13).
       interval: (kind === 'ping' ? Math.min(this.settings.pingTimeout, this.settings.retryInterval) : this.settings.retryInterval) * 1000,
@@ -145,6 +147,7 @@ export class SessionCore {
       return;
     }
     op.sent = true;
+    this.extendDeadline(op);
     this.scheduleRetry(op, this.now() + op.interval);
   }
 
@@ -178,10 +181,20 @@ export class SessionCore {
     if (window.admit(op)) this.startAdmitted(op);
   }
 
-  resend(op: Operation, packet: Packet): void {
+  /**
+   * Sends the op's packet, again or its next step (PUBREL after PUBREC); `active`
+   * (an answer to the gateway) restarts the caller's inactivity timeout.
+   */
+  resend(op: Operation, packet: Packet, active = true): void {
     op.packet = packet;
     this.trySend(packet);
+    if (active) this.extendDeadline(op);
     this.scheduleRetry(op, this.now() + op.interval);
+  }
+
+  /** Data went out or came in for the op: its inactivity timeout starts again. */
+  extendDeadline(op: Operation): void {
+    op.deadline = this.now() + op.timeoutMs;
   }
 
   scheduleRetry(op: Operation, at: number): void {

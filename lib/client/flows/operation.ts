@@ -1,7 +1,7 @@
 /**
  * One request in progress (a user call or one the client makes itself): the
- * packet to (re)send, its retransmission count (T_retry / N_retry), an overall
- * deadline, and the callbacks that settle the caller's promise.
+ * packet to (re)send, its retransmission count (T_retry / N_retry), the
+ * caller's inactivity deadline, and the callbacks that settle its promise.
  */
 import type { MqttSnError } from '../../errors';
 import type { Packet } from '../../codec/packets';
@@ -33,6 +33,13 @@ export interface Operation {
   retryAt: number;
   /** The end of the caller's patience (Infinity: none). */
   deadline: number;
+  /**
+   * The caller's timeout, ms (Infinity: none). As the reference class's, it is an
+   * inactivity timeout: the operation's first send, and each packet received
+   * for it with the step sent in answer, move the deadline this far ahead
+   * (retransmissions of an unanswered packet do not).
+   */
+  timeoutMs: number;
   /** The error to report if the deadline passes (congestion, say). */
   lastError: MqttSnError | undefined;
   /** Retransmission interval, ms. */

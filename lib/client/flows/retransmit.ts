@@ -1,7 +1,7 @@
 /**
  * An operation's timer: retransmit after T_retry (DUP on PUBLISH and
  * SUBSCRIBE), resume after a congestion pause, give up at the caller's
- * deadline, and declare the gateway lost after N_retry retransmissions.
+ * (inactivity) deadline, and declare the gateway lost after N_retry retransmissions.
  */
 import { ErrorCode, MqttSnError } from '../../errors';
 import type { SessionCore } from './core';
@@ -16,10 +16,11 @@ export function onOperationTimer(core: SessionCore, op: Operation, now: number):
     return;
   }
   if (op.lastError && op.lastError.code === ErrorCode.REJECTED_CONGESTION && op.attempts === 0 && op.packet) {
-    // The congestion pause is over: try again as a fresh send.
+    // The congestion pause is over: try again as a fresh send. A gateway refusing
+    // for congestion again and again makes no progress: the deadline stays.
     op.lastError = undefined;
     op.attempts = 0;
-    core.resend(op, op.packet);
+    core.resend(op, op.packet, false);
     return;
   }
   if (op.attempts >= core.settings.retryCount) {
@@ -30,7 +31,8 @@ export function onOperationTimer(core: SessionCore, op: Operation, now: number):
   const packet = op.packet as NonNullable<Operation['packet']>;
   const again = packet.type === 'PUBLISH' || packet.type === 'SUBSCRIBE' ? { ...packet, dup: true } : packet;
   core.sink.log(2, 'Packet', `No answer to ${packet.type}: retransmission ${op.attempts} of ${core.settings.retryCount}.`);
-  core.resend(op, again);
+  // Repeating a packet nobody answered is no activity: the caller's deadline stays.
+  core.resend(op, again, false);
 }
 
 function timeoutOp(core: SessionCore, op: Operation): void {

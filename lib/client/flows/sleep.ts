@@ -103,10 +103,12 @@ export function onRetrieveDone(core: SessionCore): boolean {
   return true;
 }
 
-/** While collecting buffered messages, any traffic but PINGRESP restarts T_retry. */
+/** While collecting buffered messages, any traffic but PINGRESP restarts T_retry and the caller's timeout. */
 export function onAwakeTraffic(core: SessionCore): void {
   const op = core.ops.find('retrieve');
-  if (op) core.scheduleRetry(op, core.now() + op.interval);
+  if (!op) return;
+  core.extendDeadline(op);
+  core.scheduleRetry(op, core.now() + op.interval);
 }
 
 /** Counts a message delivered while a retrieve runs. */
