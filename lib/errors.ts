@@ -67,6 +67,7 @@ export const ErrorCode = {
   SOCKET_ERROR: 713,
   UNEXPECTED_PACKET: 714,
   LIMIT_REACHED: 715,
+  PORT_UNREACHABLE: 716,
 } as const;
 
 export type ErrorCodeName = keyof typeof ErrorCode;
@@ -127,6 +128,7 @@ export const ErrorDescription: Readonly<Record<number, string>> = {
   713: 'Socket error.',
   714: 'Unexpected packet.',
   715: 'A configured limit was reached.',
+  716: 'Nothing listens on the destination port (ICMP port unreachable).',
 };
 
 export class MqttSnError extends Error {

@@ -5,12 +5,13 @@
  * node:dgram reports one datagram per 'message' event; the datagrams read in
  * one poll of the event loop reach onReceive as one batch. It sends one
  * datagram per call, so a flush is a loop of sends; the order per destination
- * is the socket's order. ICMP errors reach a Node.js UDP socket only as send
- * failures, reported through onError like any socket error.
+ * is the socket's order. ICMP errors reach a UDP socket only once it is
+ * connected to its peer (connect()): a port unreachable then comes through
+ * onError as PORT_UNREACHABLE, other socket errors as SOCKET_ERROR.
  */
 import * as dgram from 'node:dgram';
 import { ErrorCode, MqttSnError } from '../errors';
-import { formatEndpoint, type Endpoint } from './endpoint';
+import { formatEndpoint, sameEndpoint, type Endpoint } from './endpoint';
 import { QueuedTransport, socketError } from './queued';
 import type { BindOptions, TransportFactory } from './types';
 
@@ -21,6 +22,8 @@ export class UdpTransport extends QueuedTransport {
   /** Sends handed to node:dgram and not yet done: close waits for them (dgram resolves the address asynchronously). */
   private sending = 0;
   private drained: (() => void) | undefined;
+  /** The one peer the socket is connected to (connect()), if any. */
+  private peer: Endpoint | undefined;
 
   localAddress(): Endpoint | undefined {
     if (!this.bound || !this.socket) return undefined;
@@ -45,6 +48,38 @@ export class UdpTransport extends QueuedTransport {
       socket.setMulticastInterface(iface);
     } catch (error) {
       throw socketError(`Cannot send multicast through ${iface}`, error);
+    }
+  }
+
+  /**
+   * Connects the socket to `to`, the one peer it talks to (the client's
+   * gateway): the kernel then tells of an ICMP port unreachable for it, which
+   * an unconnected UDP socket never hears, and localAddress() shows the
+   * address of the interface the route to `to` uses. A send to anyone else
+   * (a SEARCHGW broadcast, another gateway) disconnects the socket first.
+   */
+  async connect(to: Endpoint): Promise<void> {
+    const socket = this.boundSocket('connect');
+    if (this.peer && sameEndpoint(this.peer, to)) return;
+    this.disconnectPeer(socket);
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: Error): void => reject(socketError(`Cannot connect to ${formatEndpoint(to)}`, error));
+      socket.once('error', failed);
+      socket.connect(to.port, to.address, () => {
+        socket.off('error', failed);
+        resolve();
+      });
+    });
+    this.peer = { address: to.address, port: to.port };
+  }
+
+  private disconnectPeer(socket: dgram.Socket): void {
+    if (!this.peer) return;
+    this.peer = undefined;
+    try {
+      socket.disconnect();
+    } catch {
+      // not connected after all
     }
   }
 
@@ -82,7 +117,13 @@ export class UdpTransport extends QueuedTransport {
     if (options.sendBufferBytes) attempt(() => socket.setSendBufferSize(options.sendBufferBytes as number));
     if (!this.keepAlive) socket.unref();
     socket.on('message', (data, rinfo) => this.received({ data, from: { address: rinfo.address, port: rinfo.port } }));
-    socket.on('error', (error) => this.report(socketError('UDP socket error', error)));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED' && this.peer) {
+        this.report(new MqttSnError(ErrorCode.PORT_UNREACHABLE, `Nothing listens on ${formatEndpoint(this.peer)} (ICMP port unreachable).`));
+      } else {
+        this.report(socketError('UDP socket error', error));
+      }
+    });
     this.socket = socket;
   }
 
@@ -95,7 +136,12 @@ export class UdpTransport extends QueuedTransport {
       if (--this.sending === 0) this.drained?.();
     };
     try {
-      socket.send(data, to.port, to.address, done);
+      if (this.peer && sameEndpoint(this.peer, to)) {
+        socket.send(data, done);
+      } else {
+        this.disconnectPeer(socket);
+        socket.send(data, to.port, to.address, done);
+      }
     } catch (error) {
       done(error as Error);
     }
@@ -104,6 +150,7 @@ export class UdpTransport extends QueuedTransport {
   protected async release(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;
+    this.peer = undefined;
     if (!socket) return;
     if (this.sending > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     this.drained = undefined;
