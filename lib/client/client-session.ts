@@ -117,11 +117,13 @@ export class ClientSession {
 
   /**
    * After gatewayLost() returned true and the layer above pointed the sink at
-   * another gateway: connect there, register the client's topic names again,
-   * restore the subscriptions and resend what was in flight.
+   * a gateway (another one, or the same one again): connect there, register
+   * the client's topic names again, restore the subscriptions and resend what
+   * was in flight. `keepSession` false asks for a clean session whatever the
+   * client's own flag says.
    */
-  reconnect(resolve: Resolve, reject: Reject): void {
-    reconnect(this.core, resolve, reject);
+  reconnect(keepSession: boolean, resolve: Resolve, reject: Reject): void {
+    reconnect(this.core, keepSession, resolve, reject);
   }
 
   /** Rejects everything kept across a lost gateway. */

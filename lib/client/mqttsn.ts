@@ -1,20 +1,17 @@
 /**
  * MQTTSN: the MQTT-SN v1.2 client. Properties, methods and events follow the
- * reference class (docs/client.md maps every name); the protocol lives in
- * ClientSession and Discovery, this class adds the sockets, the one real
- * timer, DNS and the argument checks.
+ * reference class (docs/client.md maps every name). The session machinery
+ * (sockets, the one real timer, ClientSession, Discovery) is the ClientEngine
+ * the managed client uses too; this class adds the reference's properties,
+ * config() settings, argument checks and its failover policy.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { decode, encode } from '../codec';
-import type { Packet } from '../codec/packets';
 import { ErrorCode, MqttSnError } from '../errors';
-import { createTimerQueue } from '../timers';
-import { applyConfig, defaultSettings, parseGatewayList, type ClientSettings } from './config';
-import { Discovery, parseEndpoint } from './discovery';
-import { ClientSession, type ConnectParams, type WillParams } from './client-session';
-import { UdpTransport, formatEndpoint, resolveHost, type Endpoint, type Family } from './transport';
-import { sameAddress } from '../transport/endpoint';
+import { applyConfig, defaultSettings, type ClientSettings } from './config';
+import { parseEndpoint } from './discovery';
+import type { ConnectParams, WillParams } from './client-session';
+import { ClientEngine, type EngineOptions, type GatewayTarget } from './engine';
 import type {
   ClientState,
   GatewayInfoEvent,
@@ -47,12 +44,7 @@ import {
   roomAfter,
 } from './validate';
 
-export interface MqttSnClientOptions {
-  /** Monotonic milliseconds; tests may pass a fake clock. */
-  clock?: () => number;
-  /** Random numbers in [0, 1) for the discovery delays. */
-  random?: () => number;
-}
+export type MqttSnClientOptions = EngineOptions;
 
 const DEFAULTS = {
   cleanSession: true,
@@ -67,59 +59,36 @@ const DEFAULTS = {
   willTopic: '',
 };
 
-function monotonicMs(): number {
-  return performance.now();
-}
-
 export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
   private settings: ClientSettings = defaultSettings();
   private props = { ...DEFAULTS };
-  private readonly clock: () => number;
-  private readonly transport: UdpTransport;
-  private readonly session: ClientSession;
-  private readonly discovery: Discovery;
-  private timer: NodeJS.Timeout | undefined;
-  private timerAt = Infinity;
-  private gateway: Endpoint | undefined;
-  private opening: Promise<void> | undefined;
+  private readonly engine: ClientEngine;
   /** connect() called and no disconnect() or reset() since: a lost gateway may be replaced. */
   private wantSession = false;
+  private failingOver = false;
 
   constructor(options: MqttSnClientOptions = {}) {
     super();
-    this.clock = options.clock ?? monotonicMs;
-    this.transport = new UdpTransport(
-      (datagram, from) => this.onDatagram(datagram, from),
-      (error) => this.reportError(error.code, error.description),
-    );
-    this.session = new ClientSession(
+    this.engine = new ClientEngine(
       {
-        send: (packet) => this.sendToGateway(packet),
         emit: (event, ...args) => this.emitEvent(event, ...args),
         log: (level, type, message) => this.log(level, type, message),
         gatewayLost: (reason) => this.onGatewayLost(reason),
+        holdsSocket: () => this.failingOver,
+        local: () => ({ host: this.props.localHost, port: this.props.localPort }),
+        timeoutSeconds: () => this.props.timeout,
       },
       this.settings,
-      createTimerQueue(),
-      this.clock,
-      () => this.props.timeout,
+      options,
     );
-    this.discovery = new Discovery(
-      {
-        broadcast: (packet) => this.sendPacket(packet, { address: this.settings.discoveryAddress, port: this.settings.discoveryPort }),
-        sendTo: (packet, to) => this.sendPacket(packet, to),
-        emit: (event, ...args) => this.emitEvent(event, ...args),
-        log: (level, type, message) => this.log(level, type, message),
-        currentGateway: () =>
-          this.gateway && this.session.connected
-            ? { gatewayId: this.discovery.gatewayIdOf(this.gateway) ?? 0, endpoint: this.gateway }
-            : undefined,
-      },
-      this.settings,
-      createTimerQueue(),
-      this.clock,
-      options.random,
-    );
+  }
+
+  private get session(): ClientEngine['session'] {
+    return this.engine.session;
+  }
+
+  private get transport(): ClientEngine['transport'] {
+    return this.engine.transport;
   }
 
   // ------------------------------------------------------------ properties
@@ -226,7 +195,7 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
 
   /** Extra: gateways known from configuration, GWINFO and ADVERTISE. */
   get gateways(): KnownGateway[] {
-    return this.discovery.gateways;
+    return this.engine.discovery.gateways;
   }
 
   /** Extra: QoS 1/2 publishes awaiting their acknowledgement. */
@@ -256,11 +225,11 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
     const target = await this.chooseGateway();
     this.wantSession = true;
     try {
-      await this.preparing(() => this.useGateway(target));
+      await this.engine.preparing(() => this.useGateway(target));
       this.transport.hold(true);
-      await this.run<void>((resolve, reject) => this.session.connect(params, resolve, reject));
+      await this.engine.run<void>((resolve, reject) => this.session.connect(params, resolve, reject));
     } catch (error) {
-      this.closeIfIdle();
+      this.engine.closeIfIdle();
       throw error;
     }
   }
@@ -275,13 +244,13 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
 
   async disconnect(): Promise<void> {
     this.wantSession = false;
-    await this.run<void>((resolve, reject) => this.session.disconnect(resolve, reject));
-    this.closeIfIdle();
+    await this.engine.run<void>((resolve, reject) => this.session.disconnect(resolve, reject));
+    this.engine.closeIfIdle();
   }
 
   async registerTopic(topicName: string): Promise<number> {
     checkTopicName(topicName, roomAfter(REGISTER_HEADER_BYTES, this.settings.maxPacketSize));
-    return this.run<number>((resolve, reject) => this.session.register(topicName, resolve, reject));
+    return this.engine.run<number>((resolve, reject) => this.session.register(topicName, resolve, reject));
   }
 
   async publishMessage(topicId: TopicRef, topicIdType: TopicIdTypeArg, qos: number, message: string, options?: PublishOptions): Promise<void> {
@@ -298,32 +267,32 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
     const type = checkTopicIdType(topicIdType);
     const grantedQos = checkQos(qos, false) as 0 | 1 | 2;
     const target = checkSubscribeTopic(topic, type, roomAfter(SUBSCRIBE_HEADER_BYTES, this.settings.maxPacketSize));
-    return this.run<SubscribeResult>((resolve, reject) => this.session.subscribe(target, type, grantedQos, resolve, reject));
+    return this.engine.run<SubscribeResult>((resolve, reject) => this.session.subscribe(target, type, grantedQos, resolve, reject));
   }
 
   async unsubscribe(topic: TopicRef, topicIdType: TopicIdTypeArg): Promise<void> {
     const type = checkTopicIdType(topicIdType);
     const target = checkSubscribeTopic(topic, type, roomAfter(SUBSCRIBE_HEADER_BYTES, this.settings.maxPacketSize));
-    return this.run<void>((resolve, reject) => this.session.unsubscribe(target, type, resolve, reject));
+    return this.engine.run<void>((resolve, reject) => this.session.unsubscribe(target, type, resolve, reject));
   }
 
   async ping(): Promise<void> {
-    return this.run<void>((resolve, reject) => this.session.ping(resolve, reject));
+    return this.engine.run<void>((resolve, reject) => this.session.ping(resolve, reject));
   }
 
   /** Asleep for `duration` seconds once the gateway acknowledges (the gateway buffers messages meanwhile). */
   async startSleep(duration: number): Promise<void> {
     checkInteger(duration, 1, 65535, 'Sleep duration');
-    return this.run<void>((resolve, reject) => this.session.sleep(duration, resolve, reject));
+    return this.engine.run<void>((resolve, reject) => this.session.sleep(duration, resolve, reject));
   }
 
   /** Awake until the gateway has sent what it buffered, then asleep again; resolves with the number of messages. */
   async retrieveMessages(): Promise<number> {
-    return this.run<number>((resolve, reject) => this.session.retrieve(resolve, reject));
+    return this.engine.run<number>((resolve, reject) => this.session.retrieve(resolve, reject));
   }
 
   async stopSleep(): Promise<void> {
-    return this.run<void>((resolve, reject) => this.session.wake(resolve, reject));
+    return this.engine.run<void>((resolve, reject) => this.session.wake(resolve, reject));
   }
 
   /** Sends willTopic, WillQOS and WillRetain to the gateway (an empty willTopic deletes the will). */
@@ -331,22 +300,19 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
     const topic = this.props.willTopic;
     if (topic !== '') checkTopicName(topic, roomAfter(WILLTOPIC_HEADER_BYTES, this.settings.maxPacketSize), 'Will topic');
     const will = { topic, qos: this.settings.willQos, retain: this.settings.willRetain };
-    return this.run<void>((resolve, reject) => this.session.updateWillTopic(will, resolve, reject));
+    return this.engine.run<void>((resolve, reject) => this.session.updateWillTopic(will, resolve, reject));
   }
 
   /** Sends willMessage to the gateway. */
   async updateWillMessage(): Promise<void> {
     const message = checkPayload(this.props.willMessage, roomAfter(WILLMSG_HEADER_BYTES, this.settings.maxPacketSize));
-    return this.run<void>((resolve, reject) => this.session.updateWillMessage(message, resolve, reject));
+    return this.engine.run<void>((resolve, reject) => this.session.updateWillMessage(message, resolve, reject));
   }
 
   /** Broadcasts SEARCHGW (radius 0..255) and resolves with the first gateway that answers. */
   async discoverGateway(radius = 0): Promise<GatewayInfoEvent> {
     checkInteger(radius, 0, 255, 'Radius');
-    return this.preparing(async () => {
-      await this.openSocket(this.discoveryFamily());
-      return this.run<GatewayInfoEvent>((resolve, reject) => this.discovery.search(radius, this.props.timeout, resolve, reject));
-    });
+    return this.engine.search(radius);
   }
 
   /** Answers the last SEARCHGW heard (or broadcasts) with a GWINFO for `gatewayId` at `gatewayAddress` (host:port). */
@@ -354,11 +320,12 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
     checkInteger(gatewayId, 0, 255, 'Gateway id');
     const endpoint = typeof gatewayAddress === 'string' ? parseEndpoint(gatewayAddress) : undefined;
     if (!endpoint) throw invalid(`Gateway address must be host:port, not ${JSON.stringify(gatewayAddress)}.`);
-    await this.preparing(async () => {
-      await this.openSocket(this.discoveryFamily());
-      this.discovery.respond(gatewayId, endpoint, this.discovery.lastRequester);
+    const discovery = this.engine.discovery;
+    await this.engine.preparing(async () => {
+      await this.engine.openSocket(this.settings.discoveryAddress.includes(':') ? 6 : 4);
+      discovery.respond(gatewayId, endpoint, discovery.lastRequester);
     });
-    this.closeIfIdle();
+    this.engine.closeIfIdle();
   }
 
   /** Node dispatches events itself: this resolves once pending I/O callbacks have run. */
@@ -369,13 +336,7 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
   /** Drops the connection without a word to the gateway, closes the sockets, and restores every default. */
   reset(): void {
     this.wantSession = false;
-    this.session.reset();
-    this.discovery.stop(new MqttSnError(ErrorCode.ABORTED, 'The client was reset.'));
-    this.discovery.clear();
-    this.transport.close();
-    this.gateway = undefined;
-    this.opening = undefined;
-    this.disarm();
+    this.engine.reset(new MqttSnError(ErrorCode.ABORTED, 'The client was reset.'));
     const fresh = defaultSettings();
     Object.assign(this.settings, fresh);
     this.props = { ...DEFAULTS };
@@ -411,14 +372,14 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
       if (this.props.remoteHost === '' || this.props.remotePort === 0) {
         throw new MqttSnError(ErrorCode.NO_GATEWAY, 'QoS -1 needs remoteHost and remotePort.');
       }
-      return this.preparing(async () => {
+      return this.engine.preparing(async () => {
         await this.useGateway({ host: this.props.remoteHost, port: this.props.remotePort });
-        await this.run<void>((resolve, reject) => this.session.publish(params, resolve, reject));
+        await this.engine.run<void>((resolve, reject) => this.session.publish(params, resolve, reject));
         // Connectionless: the open socket must not keep the process alive on its own.
         if (this.session.state === 'disconnected') this.transport.hold(false);
       });
     }
-    return this.run<void>((resolve, reject) => this.session.publish(params, resolve, reject));
+    return this.engine.run<void>((resolve, reject) => this.session.publish(params, resolve, reject));
   }
 
   private connectParams(): ConnectParams {
@@ -447,219 +408,55 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
       if (this.props.remotePort === 0) throw invalid('remotePort must be set (1-65535).');
       return { host: this.props.remoteHost, port: this.props.remotePort };
     }
-    const candidates = this.candidates();
+    const candidates = this.engine.candidates();
     if (candidates.length === 0) throw new MqttSnError(ErrorCode.NO_GATEWAY, 'Set remoteHost and remotePort, or Gateways, or discover a gateway first.');
     return candidates[0];
   }
 
-  /** Configured gateways, then discovered ones, without repeats. */
-  private candidates(): { host: string; port: number }[] {
-    const seen = new Set<string>();
-    const list: { host: string; port: number }[] = [];
-    const add = (host: string, port: number): void => {
-      const key = `${host}|${port}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-      list.push({ host, port });
-    };
-    for (const gw of parseGatewayList(this.settings.gateways)) add(gw.host, gw.port);
-    for (const gw of this.discovery.gateways) add(gw.host, gw.port);
-    return list;
-  }
-
   /** Resolves a gateway, opens the socket for its family and makes it the destination. */
-  private async useGateway(target: { host: string; port: number }): Promise<void> {
-    const resolved = await resolveHost(target.host, this.props.localHost.includes(':') ? 6 : undefined);
-    await this.openSocket(resolved.family);
-    this.gateway = { address: resolved.address, port: target.port };
-    if (target.host === this.props.remoteHost) this.props.remoteHost = resolved.address;
-    if (this.discovery.gatewayIdOf(this.gateway) === undefined) this.discovery.remember(0, this.gateway, 'connect');
+  private async useGateway(target: GatewayTarget): Promise<void> {
+    const gateway = await this.engine.useGateway(target);
+    if (target.host === this.props.remoteHost) this.props.remoteHost = gateway.address;
   }
 
-  private discoveryFamily(): Family {
-    return this.settings.discoveryAddress.includes(':') ? 6 : 4;
-  }
-
-  private async openSocket(family: Family): Promise<void> {
-    while (this.opening) await this.opening;
-    const opening = this.transport.open(family, this.props.localHost, this.props.localPort).then(async () => {
-      this.transport.setMulticastInterface(this.props.localHost);
-      if (this.settings.discoveryListen) {
-        await this.transport.listenDiscovery(this.settings.discoveryAddress, this.settings.discoveryPort, this.props.localHost);
-      }
-    });
-    this.opening = opening;
-    try {
-      await opening;
-    } finally {
-      this.opening = undefined;
-    }
-  }
-
-  /** Runs a session call as a promise and re-arms the timer afterwards. */
-  private run<T>(call: (resolve: (value: T) => void, reject: (error: MqttSnError) => void) => void): Promise<T> {
-    const promise = new Promise<T>((resolve, reject) => {
-      call(
-        (value) => {
-          resolve(value);
-          this.arm();
-        },
-        (error) => {
-          reject(error);
-          this.arm();
-        },
-      );
-    });
-    this.arm();
-    return promise;
-  }
-
-  private sendToGateway(packet: Packet): void {
-    if (!this.gateway) throw new MqttSnError(ErrorCode.NO_GATEWAY);
-    this.sendPacket(packet, this.gateway);
-  }
-
-  private sendPacket(packet: Packet, to: Endpoint): void {
-    const datagram = encode(packet);
-    if (datagram.length > this.settings.maxPacketSize) {
-      throw new MqttSnError(ErrorCode.MESSAGE_TOO_LONG, `A ${packet.type} of ${datagram.length} octets exceeds MaxPacketSize.`);
-    }
-    this.transport.send(datagram, to);
-    if (this.settings.logLevel >= 2) this.log(2, 'Packet', `Sent ${describe(packet)} to ${formatEndpoint(to)}.`);
-  }
-
-  private onDatagram(datagram: Buffer, from: Endpoint): void {
-    // Our own SEARCHGW looped back is no other client's request.
-    if (this.transport.sentByUs(from)) return;
-    if (datagram.length < 2) {
-      this.reportError(ErrorCode.MESSAGE_TOO_SHORT, `Ignored a ${datagram.length}-octet datagram from ${formatEndpoint(from)}.`);
-      return;
-    }
-    let packet: Packet;
-    try {
-      packet = decode(datagram);
-    } catch (err) {
-      const error = err instanceof MqttSnError ? err : new MqttSnError(ErrorCode.UNEXPECTED_PACKET, String(err));
-      this.reportError(error.code, `Malformed datagram from ${formatEndpoint(from)}: ${error.description}`);
-      return;
-    }
-    if (this.settings.logLevel >= 2) this.log(2, 'Packet', `Received ${describe(packet)} from ${formatEndpoint(from)}.`);
-    if (this.discovery.handle(packet, from)) {
-      this.arm();
-      this.closeIfIdle();
-      return;
-    }
-    if (!this.gateway || from.port !== this.gateway.port || !sameAddress(from.address, this.gateway.address)) {
-      this.log(2, 'Packet', `Ignored ${packet.type} from ${formatEndpoint(from)}: not the gateway.`);
-      return;
-    }
-    this.session.handle(packet);
-    this.arm();
-    this.closeIfIdle();
-  }
-
-  /** One real timer, armed at the earliest deadline of the session and discovery queues. */
-  private arm(): void {
-    const at = Math.min(this.session.nextDeadline(), this.discovery.nextDeadline());
-    // A timer due no later than needed stays: firing early costs one empty tick, re-arming on every call costs more.
-    if (this.timer && this.timerAt <= at) return;
-    this.disarm();
-    if (at === Infinity) return;
-    this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.timerAt = Infinity;
-      this.session.tick();
-      this.discovery.tick();
-      this.arm();
-      this.closeIfIdle();
-    }, Math.max(0, Math.ceil(at - this.clock())));
-  }
-
-  private disarm(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.timerAt = Infinity;
-  }
-
-  /** With no session, no search and no listener, nothing needs the socket. */
-  /** Runs socket preparation (DNS, bind) that must not be undone by closeIfIdle() meanwhile. */
-  private async preparing<T>(work: () => Promise<T>): Promise<T> {
-    this.preparations++;
-    try {
-      return await work();
-    } finally {
-      this.preparations--;
-    }
-  }
-
-  private preparations = 0;
-
-  private closeIfIdle(): void {
-    if (
-      this.session.state === 'disconnected' &&
-      this.preparations === 0 &&
-      !this.discovery.searching &&
-      !this.failingOver &&
-      !this.settings.discoveryListen
-    ) {
-      this.transport.close();
-      this.disarm();
-      this.arm();
-    }
-  }
-
-  private failingOver = false;
-
+  /** The failover policy: with Failover on, a lost gateway (708) is replaced by the next known one. */
   private onGatewayLost(reason: MqttSnError): boolean {
     // A disconnect() from a `disconnected` listener comes first: nothing to replace then.
-    if (!this.settings.failover || !this.wantSession) return false;
-    const current = this.gateway;
-    const all = this.candidates();
-    const at = current ? all.findIndex((c) => c.port === current.port && sameAddress(c.host, current.address)) : -1;
-    const order = [...all.slice(at + 1), ...all.slice(0, Math.max(at, 0))].filter(
-      (c) => !current || c.port !== current.port || !sameAddress(c.host, current.address),
-    );
+    if (!this.settings.failover || !this.wantSession || reason.code !== ErrorCode.GATEWAY_LOST) return false;
+    const all = this.engine.candidates();
+    const at = all.findIndex((c) => this.engine.isCurrent(c));
+    const order = [...all.slice(at + 1), ...all.slice(0, Math.max(at, 0))].filter((c) => !this.engine.isCurrent(c));
     if (order.length === 0) return false;
     this.failingOver = true;
     void this.failover(order, reason).finally(() => {
       this.failingOver = false;
-      this.closeIfIdle();
+      this.engine.closeIfIdle();
     });
     return true;
   }
 
-  private async failover(order: { host: string; port: number }[], reason: MqttSnError): Promise<void> {
-    for (const next of order) {
-      if (!this.wantSession) break;
-      this.log(1, 'Reconnect', `Gateway lost (${reason.description}); trying ${next.host}:${next.port}.`);
-      try {
-        await this.useGateway(next);
-        if (!this.wantSession) break;
-        await this.run<void>((resolve, reject) => this.session.reconnect(resolve, reject));
-        this.props.remoteHost = (this.gateway as Endpoint).address;
-        this.props.remotePort = next.port;
-        this.log(1, 'Reconnect', `Now connected to ${next.host}:${next.port}.`);
-        return;
-      } catch (err) {
-        const error = err as MqttSnError;
-        this.log(1, 'Reconnect', `${next.host}:${next.port} failed: ${error.description}`);
-        if (error.code === ErrorCode.ABORTED) break;
-      }
+  private async failover(order: GatewayTarget[], reason: MqttSnError): Promise<void> {
+    this.log(1, 'Reconnect', `Gateway lost (${reason.description}); trying ${order.map((c) => `${c.host}:${c.port}`).join(', ')}.`);
+    try {
+      const next = await this.engine.reconnectVia(order, false, () => this.wantSession);
+      this.props.remoteHost = this.engine.gateway?.address ?? next.host;
+      this.props.remotePort = next.port;
+      this.log(1, 'Reconnect', `Now connected to ${next.host}:${next.port}.`);
+    } catch {
+      this.session.abandon(reason);
     }
-    this.session.abandon(reason);
   }
 
   private applySettingSideEffects(): void {
     if (this.settings.discoveryListen && !this.transport.listening) {
       // Listening starts now, so ADVERTISE and SEARCHGW are heard before any connect.
-      this.transport
-        .listenDiscovery(this.settings.discoveryAddress, this.settings.discoveryPort, this.props.localHost)
+      this.engine
+        .listenDiscovery()
         .catch((error: MqttSnError) => this.reportError(error.code, error.description));
     } else if (!this.settings.discoveryListen && this.transport.listening) {
       this.transport.closeDiscoverySocket();
     }
-    this.arm();
+    this.engine.arm();
   }
 
   private emitEvent<K extends keyof MqttSnClientEvents>(event: K, ...args: MqttSnClientEvents[K]): void {
@@ -682,19 +479,3 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
   }
 }
 
-function describe(packet: Packet): string {
-  switch (packet.type) {
-    case 'PUBLISH':
-      return `PUBLISH(id ${String(packet.topicId)}, qos ${packet.qos}, msgId ${packet.msgId}${packet.dup ? ', dup' : ''}, ${packet.payload.length} octets)`;
-    case 'PUBACK':
-    case 'REGACK':
-      return `${packet.type}(id ${packet.topicId}, msgId ${packet.msgId}, rc ${packet.returnCode})`;
-    case 'PUBREC':
-    case 'PUBREL':
-    case 'PUBCOMP':
-    case 'UNSUBACK':
-      return `${packet.type}(msgId ${packet.msgId})`;
-    default:
-      return packet.type;
-  }
-}

@@ -78,6 +78,12 @@ export class TopicTable {
     return own;
   }
 
+  /** Puts back what forgetForNewGateway() returned (an attempt on a new gateway failed). */
+  remember(ownNames: Map<string, number>, subscriptions: Subscription[]): void {
+    for (const [name, id] of ownNames) this.set(id, name, true);
+    for (const s of subscriptions) this.subscriptions.set(TopicTable.subscriptionKey(s.topic, s.topicIdType), s);
+  }
+
   /** Notes that `oldId` is now `newId` (after re-registration on a new gateway). */
   rename(oldId: number, newId: number): void {
     if (oldId === newId) return;

@@ -89,7 +89,7 @@ function loseGateway(h: Harness): void {
 /** reconnect() after a loss, answering the CONNECT and every REGISTER of the restore with `ids` in turn. */
 async function failOver(h: Harness, ids: number[]): Promise<void> {
   let done = false;
-  h.session.reconnect(() => (done = true), (e) => assert.fail(e.description));
+  h.session.reconnect(false, () => (done = true), (e) => assert.fail(e.description));
   h.session.handle({ type: 'CONNACK', returnCode: 0 });
   for (const topicId of ids) {
     await settle();
@@ -370,7 +370,7 @@ describe('MQTTSN client protocol state machine', () => {
     assert.equal(id, 4);
     loseGateway(h);
     h.sent.length = 0;
-    h.session.reconnect(() => undefined, (e) => assert.fail(e.description));
+    h.session.reconnect(false, () => undefined, (e) => assert.fail(e.description));
     h.session.handle({ type: 'CONNACK', returnCode: 0 });
     await settle();
     const [again] = sentOf(h, 'SUBSCRIBE');

@@ -4,7 +4,7 @@
  */
 import { ErrorCode, MqttSnError } from '../../errors';
 import type { Reject, Resolve, SessionCore } from './core';
-import { abandon, finishDisconnected, stopSessionTimers } from './session-end';
+import { abandon, finishDisconnected, loseGateway, stopSessionTimers } from './session-end';
 import { onSleepAcknowledged } from './sleep';
 
 export function disconnect(core: SessionCore, resolve: Resolve, reject: Reject): void {
@@ -39,5 +39,7 @@ export function onDisconnect(core: SessionCore): void {
   }
   if (core.state === 'disconnected') return;
   const reason = new MqttSnError(ErrorCode.NOT_CONNECTED, 'The gateway closed the connection.');
-  finishDisconnected(core, reason, reason.code, reason.description);
+  // With a session, the layer above may reconnect (a restarted gateway answers with DISCONNECT) and keep the calls.
+  if (core.connected) loseGateway(core, reason);
+  else finishDisconnected(core, reason, reason.code, reason.description);
 }
