@@ -138,18 +138,23 @@ export class ClientEngine {
   }
 
   /**
-   * After a lost gateway (or a failed attempt): tries `order` in turn with a
-   * new session restored to where the old one was. Resolves with the gateway
-   * that took it, or rejects with the last failure.
+   * Tries `order` in turn: points the session at each gateway and runs
+   * `start` (a connect, or a reconnect that restores the session) there.
+   * Resolves with the gateway that took it, or rejects with the last failure.
    */
-  async reconnectVia(order: GatewayTarget[], keepSession: boolean, stillWanted: () => boolean): Promise<GatewayTarget> {
-    let last = new MqttSnError(ErrorCode.NO_GATEWAY, 'No gateway to reconnect to.');
+  async tryGateways(
+    order: GatewayTarget[],
+    start: (resolve: () => void, reject: (error: MqttSnError) => void) => void,
+    stillWanted: () => boolean,
+  ): Promise<GatewayTarget> {
+    let last = new MqttSnError(ErrorCode.NO_GATEWAY, 'No gateway to connect to.');
     for (const next of order) {
       if (!stillWanted()) break;
       try {
         await this.useGateway(next);
         if (!stillWanted()) break;
-        await this.run<void>((resolve, reject) => this.session.reconnect(keepSession, resolve, reject));
+        await this.run<void>(start);
+        if (!this.session.connected) throw new MqttSnError(ErrorCode.NOT_CONNECTED, 'The session was lost while it was being restored.');
         return next;
       } catch (err) {
         last = err as MqttSnError;
@@ -157,7 +162,7 @@ export class ClientEngine {
         if (last.code === ErrorCode.ABORTED) break;
       }
     }
-    throw stillWanted() ? last : new MqttSnError(ErrorCode.ABORTED, 'Reconnecting was stopped.');
+    throw stillWanted() ? last : new MqttSnError(ErrorCode.ABORTED, 'Connecting was stopped.');
   }
 
   async openSocket(family: Family): Promise<void> {

@@ -20,3 +20,20 @@ export type {
 } from './types';
 export { SETTING_NAMES as CLIENT_SETTING_NAMES } from './config';
 export { CLIENT_ERRORS, type ClientErrorEntry } from './errors';
+export {
+  MqttSnClient,
+  type ConnectInfo,
+  type ManagedClientEvents,
+  type ManagedPublishOptions,
+  type ManagedSubscribeOptions,
+  type MessageInfo,
+  type TopicType,
+} from './managed-client';
+export type {
+  DiscoveryOptions,
+  GatewayAddress,
+  HoldOptions,
+  ManagedClientOptions,
+  ManagedWill,
+  ReconnectOptions,
+} from './managed-options';

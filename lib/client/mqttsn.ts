@@ -438,7 +438,8 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
   private async failover(order: GatewayTarget[], reason: MqttSnError): Promise<void> {
     this.log(1, 'Reconnect', `Gateway lost (${reason.description}); trying ${order.map((c) => `${c.host}:${c.port}`).join(', ')}.`);
     try {
-      const next = await this.engine.reconnectVia(order, false, () => this.wantSession);
+      const session = this.session;
+      const next = await this.engine.tryGateways(order, (ok, fail) => session.reconnect(false, ok, fail), () => this.wantSession);
       this.props.remoteHost = this.engine.gateway?.address ?? next.host;
       this.props.remotePort = next.port;
       this.log(1, 'Reconnect', `Now connected to ${next.host}:${next.port}.`);

@@ -162,8 +162,11 @@ export class SessionCore {
   startAdmitted(op: Operation): void {
     if (op.kind === 'publish') {
       const packet = op.packet as Publish;
-      // A failover may have renamed the id since the call.
-      if (packet.topicIdType === 0) packet.topicId = this.topics.current(packet.topicId as number);
+      // A failover may have renamed the id since the call: the name says which id it is now.
+      if (packet.topicIdType === 0) {
+        const byName = op.topicName === undefined ? undefined : this.topics.idOf(op.topicName);
+        packet.topicId = byName ?? this.topics.current(packet.topicId as number);
+      }
       this.startWithMsgId(op);
     } else if (op.kind === 'register') {
       op.packet = { type: 'REGISTER', topicId: 0, msgId: 0, topicName: op.topicName as string };

@@ -17,6 +17,8 @@ export interface PublishParams {
   payload: Buffer;
   retain: boolean;
   dup: boolean;
+  /** Type 0 by name: `topicId` is the name's id in this session, taken as it is (no failover renaming). */
+  topicName?: string;
 }
 
 export function publish(core: SessionCore, params: PublishParams, resolve: Resolve, reject: Reject): void {
@@ -26,7 +28,7 @@ export function publish(core: SessionCore, params: PublishParams, resolve: Resol
     qos: params.qos,
     retain: params.retain,
     topicIdType: params.topicIdType,
-    topicId: params.topicIdType === 0 ? core.topics.current(params.topicId as number) : params.topicId,
+    topicId: params.topicIdType === 0 && params.topicName === undefined ? core.topics.current(params.topicId as number) : params.topicId,
     msgId: 0,
     payload: params.payload,
   };
@@ -42,7 +44,7 @@ export function publish(core: SessionCore, params: PublishParams, resolve: Resol
   }
   const op = core.newOp('publish', resolve, reject);
   op.packet = packet;
-  if (params.topicIdType === 0) op.topicName = core.topics.nameOf(packet.topicId, 0);
+  if (params.topicIdType === 0) op.topicName = params.topicName ?? core.topics.nameOf(packet.topicId, 0);
   core.admit(op, core.publishWindow);
 }
 
