@@ -22,6 +22,7 @@ import {
   WILLMSG_HEADER_BYTES,
   WILLTOPIC_HEADER_BYTES,
   checkInteger,
+  checkNumericTopicId,
   checkPayload,
   checkQos,
   checkShortName,
@@ -90,6 +91,8 @@ export class MqttSnClient extends EventEmitter<ManagedClientEvents> {
   private readonly held: HeldCalls;
   private readonly delay: ReconnectDelay | undefined;
   private readonly registering = new Map<string, Promise<number>>();
+  /** Calls made and not yet settled: a sleep waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
   /** connect() called and no end() since. */
   private wanted = false;
   /** A session is up and restored: calls go out at once. */
@@ -364,9 +367,11 @@ export class MqttSnClient extends EventEmitter<ManagedClientEvents> {
 
   // ---------------------------------------------------------------- sleep
 
-  /** Asleep for `seconds` once the gateway acknowledges; it buffers messages meanwhile. */
+  /** Asleep for `seconds` once the calls made before have settled and the gateway acknowledges; it buffers messages meanwhile. */
   async sleep(seconds: number): Promise<void> {
     checkInteger(seconds, 1, 65535, 'Sleep duration');
+    // A sleeping client cannot receive acknowledgements: what is under way finishes first.
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
     await this.engine.run<void>((resolve, reject) => this.engine.session.sleep(seconds, resolve, reject));
   }
 
@@ -385,9 +390,14 @@ export class MqttSnClient extends EventEmitter<ManagedClientEvents> {
   /** Runs `call` now when online, holds it while (re)connecting, rejects when not connecting at all. */
   private whenOnline<T>(bytes: number, what: string, call: () => Promise<T>): Promise<T> {
     const state = this.engine.session.state;
-    if (this.online || state === 'asleep' || state === 'awake') return call();
-    if (!this.wanted) return Promise.reject(new MqttSnError(ErrorCode.NOT_CONNECTED, `${what}: not connected; call connect() first.`));
-    return this.held.hold(bytes, what, call);
+    if (!this.online && state !== 'asleep' && state !== 'awake' && !this.wanted) {
+      return Promise.reject(new MqttSnError(ErrorCode.NOT_CONNECTED, `${what}: not connected; call connect() first.`));
+    }
+    const result = this.online || state === 'asleep' || state === 'awake' ? call() : this.held.hold(bytes, what, call);
+    const settled = result.catch(() => undefined);
+    this.pending.add(settled);
+    void settled.then(() => this.pending.delete(settled));
+    return result;
   }
 
   private async publishWithoutSession(params: Parameters<ClientEngine['session']['publish']>[0]): Promise<void> {
@@ -410,31 +420,23 @@ export class MqttSnClient extends EventEmitter<ManagedClientEvents> {
     return type;
   }
 
-  /** A pre-defined id or a short name for `topic`; undefined for a name to register. */
+  /**
+   * A pre-defined id or a short name for `topic`; undefined for a name to
+   * register. A name in predefinedTopics is published by its id; type
+   * 'predefined' also takes the id's digits.
+   */
   private fixedTopic(topic: string, type: TopicIdTypeArg): { topicId: number | string; topicIdType: 1 | 2 } | undefined {
     if (type === 2) return { topicId: checkShortName(topic), topicIdType: 2 };
-    const predefined = this.predefinedId(topic);
-    if (predefined !== undefined) return { topicId: predefined, topicIdType: 1 };
-    if (type === 1) throw invalid(`"${topic}" is neither a pre-defined topic id nor a name in predefinedTopics.`);
-    return undefined;
-  }
-
-  private predefinedId(topic: string): number | undefined {
-    const map = this.options.settings.predefinedTopics;
-    for (const [id, name] of map) if (name === topic) return id;
-    if (/^\d+$/.test(topic) && map.has(Number(topic))) return Number(topic);
-    return undefined;
+    for (const [id, name] of this.options.settings.predefinedTopics) if (name === topic) return { topicId: id, topicIdType: 1 };
+    if (type === 0) return undefined;
+    if (!/^\d+$/.test(topic)) throw invalid(`"${topic}" is neither a pre-defined topic id nor a name in predefinedTopics.`);
+    return { topicId: checkNumericTopicId(topic), topicIdType: 1 };
   }
 
   private subscribeTarget(topic: string, topicType: TopicType | undefined): { ref: number | string; type: TopicIdTypeArg } {
-    let type = this.topicType(topicType);
-    let ref: number | string = topic;
-    if (type === 1 || (type === 0 && this.predefinedId(topic) !== undefined)) {
-      const id = this.predefinedId(topic) ?? (/^\d+$/.test(topic) ? Number(topic) : undefined);
-      if (id === undefined) throw invalid(`"${topic}" is neither a pre-defined topic id nor a name in predefinedTopics.`);
-      ref = id;
-      type = 1;
-    }
+    const fixed = typeof topic === 'string' ? this.fixedTopic(topic, this.topicType(topicType)) : undefined;
+    const ref = fixed?.topicId ?? topic;
+    const type = fixed?.topicIdType ?? 0;
     return { ref: checkSubscribeTopic(ref, type, roomAfter(SUBSCRIBE_HEADER_BYTES, this.options.settings.maxPacketSize)), type };
   }
 

@@ -10,6 +10,7 @@ import { MqttSnGateway } from '../../lib/gateway';
 import { MqttSnClient, type ManagedClientOptions } from '../../lib/client';
 import { startMosquitto, type RunningBroker } from '../helpers/brokers';
 import { LossyRelay } from '../helpers/lossy-relay';
+import { ReconnectDelay } from '../../lib/client/reconnect-delay';
 import { MqttInbox } from '../helpers/mqtt-inbox';
 import { waitFor } from './support';
 
@@ -226,5 +227,15 @@ describe('MqttSnClient (managed connection)', function () {
       assert.rejects(c.publish('a', 'x', { qos: 3 as 1 }), coded(ErrorCode.INVALID_ARGUMENT)),
       assert.rejects(c.subscribe('a/#/b'), coded(ErrorCode.INVALID_ARGUMENT)),
     ]);
+  });
+
+  it('doubles reconnect delays up to a ceiling, takes the jitter off at random, and starts over after a success', () => {
+    const steady = new ReconnectDelay({ minDelay: 1000, maxDelay: 5000, jitter: 0 });
+    assert.deepEqual([steady.next(), steady.next(), steady.next(), steady.next(), steady.next()], [1000, 2000, 4000, 5000, 5000]);
+    steady.reset();
+    assert.equal(steady.next(), 1000);
+    const draws = [0, 0.5, 1];
+    const jittered = new ReconnectDelay({ minDelay: 1000, maxDelay: 5000, jitter: 0.5 }, () => draws.shift() as number);
+    assert.deepEqual([jittered.next(), jittered.next(), jittered.next()], [1000, 1500, 2000]);
   });
 });

@@ -2,7 +2,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Backoff } from '../../nodes/runtime/backoff';
 import { fromWire, toWire } from '../../nodes/runtime/payload';
 import { isValidPublishTopic, parseKind, PredefinedTopics } from '../../nodes/runtime/topics';
 import { buildExampleFlows } from '../../scripts/example-flows';
@@ -43,13 +42,6 @@ describe('nodes: helpers', function () {
     assert.ok(Buffer.isBuffer(fromWire(Buffer.from([0xff, 0xfe]), 'auto')));
     assert.equal(fromWire(Buffer.from('{"a":1}'), 'utf8'), '{"a":1}');
     assert.throws(() => fromWire(Buffer.from('not json'), 'json'));
-  });
-
-  it('doubles reconnect delays up to a ceiling, and starts over after a success', function () {
-    const backoff = new Backoff(1000, 5000);
-    assert.deepEqual([backoff.next(), backoff.next(), backoff.next(), backoff.next(), backoff.next()], [1000, 2000, 4000, 5000, 5000]);
-    backoff.reset();
-    assert.equal(backoff.next(), 1000);
   });
 
   it('builds the npm start flow file from the examples: a tab each, shared config nodes', function () {

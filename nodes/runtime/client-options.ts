@@ -1,0 +1,61 @@
+/**
+ * The config node's settings and the MqttSnClient options they become.
+ */
+import type { ManagedClientOptions } from '../../lib';
+import type { PredefinedTopics } from './topics';
+
+export interface WillSettings {
+  topic: string;
+  message: string;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+export interface ConnectionSettings {
+  /** The gateway; with `discover`, where SEARCHGW goes instead (a broadcast, multicast or unicast address). */
+  host: string;
+  port: number;
+  /** Find the gateway with SEARCHGW (this radius) before connecting. */
+  discover: { radius: number } | undefined;
+  clientId: string;
+  cleanSession: boolean;
+  /** Seconds. */
+  keepAlive: number;
+  will: WillSettings | undefined;
+  maxInFlight: number;
+  /** T_retry, seconds. */
+  retryInterval: number;
+  /** N_retry. */
+  retryCount: number;
+  /** Seconds a call waits for its acknowledgement, and a publish for the connection. */
+  timeout: number;
+  /** 0 none, 1 info, 2 verbose, 3 debug. */
+  logLevel: number;
+  predefined: PredefinedTopics;
+  /** First reconnect delay; doubles up to reconnectMaxMs. */
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+}
+
+export function clientOptions(settings: ConnectionSettings): ManagedClientOptions {
+  const where = settings.discover
+    ? // The spec's random wait before SEARCHGW avoids storms of searches; one client can start at once.
+      { discovery: { address: settings.host, port: settings.port, radius: settings.discover.radius, searchDelay: 200 } }
+    : { host: settings.host, port: settings.port };
+  return {
+    ...where,
+    clientId: settings.clientId,
+    cleanSession: settings.cleanSession,
+    keepAlive: settings.keepAlive,
+    will: settings.will && { topic: settings.will.topic, payload: settings.will.message, qos: settings.will.qos, retain: settings.will.retain },
+    maxInFlight: settings.maxInFlight,
+    retry: { interval: settings.retryInterval * 1000, count: settings.retryCount },
+    connectTimeout: settings.timeout * 1000,
+    callTimeout: settings.timeout * 1000,
+    logLevel: settings.logLevel,
+    predefinedTopics: settings.predefined.toObject(),
+    reconnect: { minDelay: settings.reconnectMinMs, maxDelay: settings.reconnectMaxMs },
+    // As the core MQTT nodes hold messages while reconnecting, for at most the call timeout.
+    hold: { timeout: settings.timeout * 1000 },
+  };
+}
