@@ -11,10 +11,12 @@ import type { Packet } from '../codec/packets';
 import { ErrorCode, MqttSnError } from '../errors';
 import { createTimerQueue } from '../timers';
 import { sameEndpoint } from '../transport/endpoint';
+import type { ReceivedDatagram, TransportFactory } from '../transport/types';
+import { udpTransport } from '../transport/udp';
 import { parseGatewayList, type ClientSettings } from './config';
 import { Discovery } from './discovery';
 import { ClientSession } from './client-session';
-import { UdpTransport, formatEndpoint, resolveHost, type Endpoint, type Family } from './transport';
+import { ClientSockets, formatEndpoint, resolveHost, type Endpoint, type Family } from './transport';
 import type { GatewayInfoEvent, LogType, MqttSnClientEvents } from './types';
 
 /** What the engine needs from the client shape above it. */
@@ -34,8 +36,10 @@ export interface EngineHost {
 export interface EngineOptions {
   /** Monotonic milliseconds; tests may pass a fake clock. */
   clock?: () => number;
-  /** Random numbers in [0, 1) for the discovery delays. */
+  /** Random numbers in [0, 1) for the discovery delays (and the managed client's reconnect jitter). */
   random?: () => number;
+  /** Makes the datagram transports (default: node:dgram UDP; the in-memory network in tests). */
+  transport?: TransportFactory;
 }
 
 export interface GatewayTarget {
@@ -49,7 +53,7 @@ function monotonicMs(): number {
 
 export class ClientEngine {
   readonly clock: () => number;
-  readonly transport: UdpTransport;
+  readonly transport: ClientSockets;
   readonly session: ClientSession;
   readonly discovery: Discovery;
   /** The gateway the session talks to. */
@@ -65,8 +69,9 @@ export class ClientEngine {
     options: EngineOptions = {},
   ) {
     this.clock = options.clock ?? monotonicMs;
-    this.transport = new UdpTransport(
-      (datagram, from) => this.onDatagram(datagram, from),
+    this.transport = new ClientSockets(
+      options.transport ?? udpTransport,
+      (datagram) => this.onDatagram(datagram),
       (error) => this.reportError(error),
     );
     this.session = new ClientSession(
@@ -252,16 +257,18 @@ export class ClientEngine {
     if (this.settings.logLevel >= 2) this.host.log(2, 'Packet', `Sent ${describe(packet)} to ${formatEndpoint(to)}.`);
   }
 
-  private onDatagram(datagram: Buffer, from: Endpoint): void {
+  private onDatagram({ data, from, packet: decoded, error: failure }: ReceivedDatagram): void {
     // Our own SEARCHGW looped back is no other client's request.
     if (this.transport.sentByUs(from)) return;
-    if (datagram.length < 2) {
-      this.reportError(new MqttSnError(ErrorCode.MESSAGE_TOO_SHORT, `Ignored a ${datagram.length}-octet datagram from ${formatEndpoint(from)}.`));
+    if (data.length < 2) {
+      this.reportError(new MqttSnError(ErrorCode.MESSAGE_TOO_SHORT, `Ignored a ${data.length}-octet datagram from ${formatEndpoint(from)}.`));
       return;
     }
     let packet: Packet;
     try {
-      packet = decode(datagram);
+      if (failure) throw failure;
+      // A transport that decodes at the socket hands the packet over.
+      packet = decoded ?? decode(data);
     } catch (err) {
       const error = err instanceof MqttSnError ? err : new MqttSnError(ErrorCode.UNEXPECTED_PACKET, String(err));
       this.reportError(new MqttSnError(error.code, `Malformed datagram from ${formatEndpoint(from)}: ${error.description}`));

@@ -1,5 +1,5 @@
 /**
- * The client's error table: every code MQTTSN raises or reports, with the
+ * The client's error table: every code MQTTSN and MqttSnClient raise or report, with the
  * reference class's code it stands for (when there is one). The numbers and
  * default descriptions live in lib/errors.ts; docs/client.md explains the
  * reference codes that do not apply to a UDP client.
@@ -32,6 +32,7 @@ export const CLIENT_ERRORS: readonly ClientErrorEntry[] = [
   { code: ErrorCode.CONNECTION_REFUSED, reference: [10061], when: 'CONNACK with a return code other than 0' },
   { code: ErrorCode.ABORTED, reference: [], when: 'a pending call ended by disconnect() or reset()' },
   { code: ErrorCode.NO_GATEWAY, reference: [], when: 'no gateway configured or discovered' },
+  { code: ErrorCode.LIMIT_REACHED, reference: [], when: 'MqttSnClient: a call beyond the hold bounds while (re)connecting' },
   { code: ErrorCode.DNS_FAILED, reference: [11001, 11002, 11003, 11004], when: 'a host name that does not resolve' },
   {
     code: ErrorCode.SOCKET_ERROR,

@@ -1,58 +1,43 @@
 /**
- * UDP for the client: one socket for gateway traffic (IPv4 or IPv6, picked
- * from the addresses involved), names resolved through DNS, broadcast
- * allowed so 255.255.255.255 works, and an optional second socket bound to
- * the discovery port (shared with other listeners, joined to the group when
- * the discovery address is multicast).
+ * The client's sockets on the transport seam: one transport for gateway
+ * traffic (IPv4 or IPv6, picked from the addresses involved, broadcast
+ * allowed so 255.255.255.255 works), and an optional second one bound to the
+ * discovery port (shared with other listeners, joined to the group when the
+ * discovery address is multicast). Both come from the client's
+ * TransportFactory: UDP by default, the in-memory network in tests.
  */
-import * as dgram from 'node:dgram';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { ErrorCode, MqttSnError } from '../errors';
-import { formatEndpoint, isMulticast, plainAddress, type Endpoint, type Family } from '../transport/endpoint';
+import { isMulticast, plainAddress, type Endpoint, type Family } from '../transport/endpoint';
+import type { DatagramTransport, ReceivedDatagram, TransportFactory } from '../transport/types';
 
 export { formatEndpoint, isMulticast, resolveHost, type Endpoint, type Family } from '../transport/endpoint';
 
-export type DatagramListener = (datagram: Buffer, from: Endpoint) => void;
+export type DatagramListener = (datagram: ReceivedDatagram) => void;
 
-function socketError(err: unknown, what: string): MqttSnError {
-  return new MqttSnError(ErrorCode.SOCKET_ERROR, `${what}: ${(err as Error).message}`);
-}
-
-async function bind(socket: dgram.Socket, port: number, address: string | undefined): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
-    socket.once('error', onError);
-    socket.bind({ port, address, exclusive: false }, () => {
-      socket.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-export class UdpTransport {
-  private socket: dgram.Socket | undefined;
+export class ClientSockets {
+  private gateway: DatagramTransport | undefined;
   private family: Family | undefined;
-  private discoverySocket: dgram.Socket | undefined;
+  private discovery: DatagramTransport | undefined;
   private discoveryOpening = false;
 
   constructor(
+    private readonly factory: TransportFactory,
     private readonly onDatagram: DatagramListener,
     private readonly onError: (error: MqttSnError) => void,
   ) {}
 
   get active(): boolean {
-    return this.socket !== undefined;
+    return this.gateway !== undefined;
   }
 
   /** The bound local address and port while active. */
   localAddress(): Endpoint | undefined {
-    if (!this.socket) return undefined;
-    const { address, port } = this.socket.address();
-    return { address, port };
+    return this.gateway?.localAddress();
   }
 
-  /** True for a datagram from this transport's own gateway socket: a broadcast or multicast it sent, looped back. */
+  /** True for a datagram from this client's own gateway socket: a broadcast or multicast it sent, looped back. */
   sentByUs(from: Endpoint): boolean {
     const local = this.localAddress();
     if (!local || local.port !== from.port) return false;
@@ -62,93 +47,94 @@ export class UdpTransport {
     );
   }
 
-  /** Opens the gateway socket for `family` (reopens it when the family changes). */
+  /** Opens the gateway transport for `family` (reopens it when the family changes). */
   async open(family: Family, localHost: string, localPort: number): Promise<void> {
-    if (this.socket && this.family === family) return;
+    if (this.gateway && this.family === family) return;
     this.closeGatewaySocket();
-    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
-    try {
-      await bind(socket, localPort, localHost === '' ? undefined : localHost);
-      if (family === 4) socket.setBroadcast(true);
-    } catch (err) {
-      socket.close();
-      throw socketError(err, `Cannot bind UDP ${localHost || '*'}:${localPort}`);
-    }
-    socket.on('message', (datagram, rinfo) => this.onDatagram(datagram, { address: rinfo.address, port: rinfo.port }));
-    socket.on('error', (err) => this.onError(socketError(err, 'UDP socket error')));
-    this.socket = socket;
+    const transport = await this.bound({ family, address: localHost, port: localPort, broadcast: family === 4 });
+    this.gateway = transport;
     this.family = family;
   }
 
   send(datagram: Buffer, to: Endpoint): void {
     // Without a gateway socket, a listener that answers discovery sends from the discovery port.
-    const socket = this.socket ?? this.discoverySocket;
-    if (!socket) throw new MqttSnError(ErrorCode.UDP_NOT_ACTIVE);
-    socket.send(datagram, to.port, to.address, (err) => {
-      if (err) this.onError(socketError(err, `Cannot send to ${formatEndpoint(to)}`));
-    });
+    const transport = this.gateway ?? this.discovery;
+    if (!transport) throw new MqttSnError(ErrorCode.UDP_NOT_ACTIVE);
+    transport.send(datagram, to);
   }
 
   /** Binds the shared discovery port (and joins the group when `address` is multicast). */
   async listenDiscovery(address: string, port: number, localHost: string): Promise<void> {
-    if (this.discoverySocket || this.discoveryOpening) return;
+    if (this.discovery || this.discoveryOpening) return;
     const family: Family = net.isIPv6(address) ? 6 : 4;
-    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
     this.discoveryOpening = true;
     try {
-      await bind(socket, port, undefined);
-      if (isMulticast(address)) {
-        socket.addMembership(address, localHost === '' ? undefined : localHost);
-        if (localHost !== '') socket.setMulticastInterface(localHost);
+      const transport = await this.bound({ family, port, reuseAddress: true, broadcast: family === 4 });
+      try {
+        if (isMulticast(address)) {
+          transport.addMembership(address, localHost === '' ? undefined : localHost);
+          if (localHost !== '') transport.setMulticastInterface(localHost);
+        }
+      } catch (err) {
+        void transport.close();
+        throw new MqttSnError(ErrorCode.SOCKET_ERROR, `Cannot listen for discovery on port ${port}: ${(err as MqttSnError).description}`);
       }
-      if (family === 4) socket.setBroadcast(true);
-    } catch (err) {
-      socket.close();
-      throw socketError(err, `Cannot listen for discovery on port ${port}`);
+      this.discovery = transport;
     } finally {
       this.discoveryOpening = false;
     }
-    socket.on('message', (datagram, rinfo) => this.onDatagram(datagram, { address: rinfo.address, port: rinfo.port }));
-    socket.on('error', (err) => this.onError(socketError(err, 'Discovery socket error')));
-    this.discoverySocket = socket;
   }
 
   /** Multicast sends leave through localHost's interface when one is set. */
   setMulticastInterface(localHost: string): void {
-    if (this.socket && localHost !== '') {
-      try {
-        this.socket.setMulticastInterface(localHost);
-      } catch {
-        // Not a usable interface address: the system default stays.
-      }
+    if (!this.gateway || localHost === '') return;
+    try {
+      this.gateway.setMulticastInterface(localHost);
+    } catch {
+      // Not a usable interface address: the system default stays.
     }
   }
 
   /** Whether the gateway socket keeps the process alive (a connectionless sender should not). */
   hold(keepAlive: boolean): void {
-    if (keepAlive) this.socket?.ref();
-    else this.socket?.unref();
+    if (keepAlive) this.gateway?.ref();
+    else this.gateway?.unref();
   }
 
   get listening(): boolean {
-    return this.discoverySocket !== undefined || this.discoveryOpening;
+    return this.discovery !== undefined || this.discoveryOpening;
   }
 
   closeDiscoverySocket(): void {
-    const discovery = this.discoverySocket;
-    this.discoverySocket = undefined;
-    if (discovery) discovery.close();
+    const discovery = this.discovery;
+    this.discovery = undefined;
+    void discovery?.close();
   }
 
   closeGatewaySocket(): void {
-    const socket = this.socket;
-    this.socket = undefined;
+    const gateway = this.gateway;
+    this.gateway = undefined;
     this.family = undefined;
-    if (socket) socket.close();
+    void gateway?.close();
   }
 
   close(): void {
     this.closeGatewaySocket();
     this.closeDiscoverySocket();
+  }
+
+  private async bound(options: Parameters<DatagramTransport['bind']>[0]): Promise<DatagramTransport> {
+    const transport = this.factory();
+    transport.onReceive((batch) => {
+      for (const datagram of batch) this.onDatagram(datagram);
+    });
+    transport.onError((error) => this.onError(error));
+    try {
+      await transport.bind(options);
+    } catch (err) {
+      void transport.close();
+      throw err instanceof MqttSnError ? err : new MqttSnError(ErrorCode.SOCKET_ERROR, String(err));
+    }
+    return transport;
   }
 }
