@@ -34,6 +34,7 @@ export interface NativeUdpEngine {
   /** 0 or minus an errno. */
   bind(family: number, address: string, port: number, flags: number, receiveBufferBytes: number, sendBufferBytes: number): number;
   setReceiveSlab(slab: Buffer): void;
+  setSendSlab(slab: Buffer): void;
   /** [family, address, port] while bound. */
   localAddress(): [number, string, number] | undefined;
   /** Sends the first `count` send records; returns how many failed. */
@@ -54,7 +55,6 @@ export interface NativeUdpBinding {
     onError: (code: number) => void,
     receiveRecords: Int32Array,
     sendRecords: Int32Array,
-    sendSlab: Buffer,
   ) => NativeUdpEngine;
   /** Writes an IP literal's words into out[0..3]; returns 4, 6 or 0 (not a literal). */
   parseAddress(address: string, out: Int32Array): number;

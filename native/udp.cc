@@ -54,9 +54,9 @@ enum SendField {
   kSendStride = kSEncode + codec::kEncodeSlots
 };
 
-constexpr int kMaxBatch = 256;      // datagrams per crossing into JavaScript
-constexpr int kMaxSend = 1024;      // descriptors per flush
-constexpr int kSendChunk = 64;      // datagrams per sendmmsg call
+constexpr int kMaxBatch = 64;       // datagrams per crossing into JavaScript (libuv reads at most 20 per recvmmsg)
+constexpr int kMaxSend = 64;        // send records per flush (one sendmmsg call)
+constexpr int kSendChunk = kMaxSend;
 constexpr size_t kDatagramMax = 64 * 1024;
 constexpr size_t kRecvChunks = 20;  // libuv 1.46 reads at most 20 datagrams per recvmmsg
 
@@ -125,6 +125,7 @@ class UdpEngine : public Napi::ObjectWrap<UdpEngine> {
     return DefineClass(env, "UdpEngine",
                        {InstanceMethod<&UdpEngine::Bind>("bind"),
                         InstanceMethod<&UdpEngine::SetReceiveSlab>("setReceiveSlab"),
+                        InstanceMethod<&UdpEngine::SetSendSlab>("setSendSlab"),
                         InstanceMethod<&UdpEngine::LocalAddress>("localAddress"),
                         InstanceMethod<&UdpEngine::Flush>("flush"),
                         InstanceMethod<&UdpEngine::AddMembership>("addMembership"),
@@ -135,16 +136,15 @@ class UdpEngine : public Napi::ObjectWrap<UdpEngine> {
                         InstanceMethod<&UdpEngine::Close>("close")});
   }
 
-  // new UdpEngine(onBatch, onError, receiveRecords, sendRecords, sendSlab)
+  // new UdpEngine(onBatch, onError, receiveRecords, sendRecords)
   explicit UdpEngine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpEngine>(info) {
     Napi::Env env = info.Env();
     size_t n = 0;
-    if (info.Length() < 5 || !info[0].IsFunction() || !info[1].IsFunction() ||
+    if (info.Length() < 4 || !info[0].IsFunction() || !info[1].IsFunction() ||
         !TypedArrayOf(info[2], napi_int32_array, &records_, &n) || n < size_t(kMaxBatch * kRecvStride) ||
         !TypedArrayOf(info[3], napi_int32_array, &sends_, &n) ||
-        n < size_t(kSendHeader + kMaxSend * kSendStride) ||
-        !TypedArrayOf(info[4], napi_uint8_array, &sendSlab_, &sendSlabLength_)) {
-      Napi::TypeError::New(env, "UdpEngine(onBatch, onError, receiveRecords, sendRecords, sendSlab)")
+        n < size_t(kSendHeader + kMaxSend * kSendStride)) {
+      Napi::TypeError::New(env, "UdpEngine(onBatch, onError, receiveRecords, sendRecords)")
           .ThrowAsJavaScriptException();
       return;
     }
@@ -152,7 +152,6 @@ class UdpEngine : public Napi::ObjectWrap<UdpEngine> {
     onError_ = Napi::Persistent(info[1].As<Napi::Function>());
     keep_[0] = Napi::Persistent(info[2].As<Napi::Object>());
     keep_[1] = Napi::Persistent(info[3].As<Napi::Object>());
-    keep_[2] = Napi::Persistent(info[4].As<Napi::Object>());
     env_ = env;
   }
 
@@ -170,8 +169,8 @@ class UdpEngine : public Napi::ObjectWrap<UdpEngine> {
  private:
   Napi::Env env_ = nullptr;
   Napi::FunctionReference onBatch_, onError_, onClose_;
-  Napi::ObjectReference keep_[3];
-  Napi::ObjectReference slabRef_;
+  Napi::ObjectReference keep_[2];
+  Napi::ObjectReference slabRef_, sendSlabRef_;
   int32_t* records_ = nullptr;
   int32_t* sends_ = nullptr;
   uint8_t* sendSlab_ = nullptr;
@@ -182,8 +181,15 @@ class UdpEngine : public Napi::ObjectWrap<UdpEngine> {
   int count_ = 0;
   uv_udp_t* handle_ = nullptr;
   bool closing_ = false;
-  std::vector<uint8_t> recvBuffer_;
   std::vector<uint8_t> encoded_;
+
+  // What libuv reads into: one per thread, shared by every engine on its loop.
+  // Safe because each datagram is copied out to a slab in the callback that reports it.
+  static std::vector<uint8_t>& ReadBuffer() {
+    thread_local std::vector<uint8_t> buffer;
+    if (buffer.empty()) buffer.resize(kRecvChunks * kDatagramMax);
+    return buffer;
+  }
 
   // bind(family, address, port, flags, receiveBufferBytes, sendBufferBytes): 0 or minus errno.
   Napi::Value Bind(const Napi::CallbackInfo& info) {
@@ -266,8 +272,8 @@ class UdpEngine : public Napi::ObjectWrap<UdpEngine> {
   Napi::Value SetReceiveSlab(const Napi::CallbackInfo& info) {
     size_t length = 0;
     uint8_t* data = nullptr;
-    if (!TypedArrayOf(info[0], napi_uint8_array, &data, &length) || length < kDatagramMax) {
-      Napi::TypeError::New(info.Env(), "setReceiveSlab(slab) needs a Buffer of at least 64 KiB")
+    if (!TypedArrayOf(info[0], napi_uint8_array, &data, &length)) {
+      Napi::TypeError::New(info.Env(), "setReceiveSlab(slab) needs a Buffer")
           .ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
@@ -275,6 +281,20 @@ class UdpEngine : public Napi::ObjectWrap<UdpEngine> {
     slab_ = data;
     slabLength_ = length;
     slabUsed_ = 0;
+    return info.Env().Undefined();
+  }
+
+  // setSendSlab(slab): where send records point (raw datagrams and payloads).
+  Napi::Value SetSendSlab(const Napi::CallbackInfo& info) {
+    size_t length = 0;
+    uint8_t* data = nullptr;
+    if (!TypedArrayOf(info[0], napi_uint8_array, &data, &length)) {
+      Napi::TypeError::New(info.Env(), "setSendSlab(slab) needs a Buffer").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    sendSlabRef_ = Napi::Persistent(info[0].As<Napi::Object>());
+    sendSlab_ = data;
+    sendSlabLength_ = length;
     return info.Env().Undefined();
   }
 
@@ -313,9 +333,8 @@ class UdpEngine : public Napi::ObjectWrap<UdpEngine> {
       return;
     }
     // Big enough for libuv to read a full recvmmsg batch of maximum-size datagrams.
-    if (self->recvBuffer_.empty()) self->recvBuffer_.resize(kRecvChunks * kDatagramMax);
-    *buf = uv_buf_init(reinterpret_cast<char*>(self->recvBuffer_.data()),
-                       static_cast<unsigned int>(self->recvBuffer_.size()));
+    std::vector<uint8_t>& buffer = ReadBuffer();
+    *buf = uv_buf_init(reinterpret_cast<char*>(buffer.data()), static_cast<unsigned int>(buffer.size()));
   }
 
   static void OnReceive(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr, unsigned flags) {

@@ -46,8 +46,14 @@ const REUSE_ADDRESS = 1;
 const REUSE_PORT = 2;
 const BROADCAST = 4;
 
-const RECEIVE_SLAB = 256 * 1024;
-const SEND_SLAB = 128 * 1024;
+/**
+ * Slabs start small (a client socket that sees a few datagrams pins little) and
+ * double each time one fills, up to SLAB_MAX, so a busy socket fills few.
+ */
+const SLAB_MIN = 8 * 1024;
+const SLAB_MAX = 256 * 1024;
+/** Larger than any UDP datagram: what a single send may take. */
+const DATAGRAM_MAX = 65536 + 1024;
 /** Cached endpoints and parsed destinations; cleared when this many are known (spoofed sources cannot grow it). */
 const CACHE_LIMIT = 65536;
 
@@ -136,7 +142,7 @@ export class NativeUdpTransport implements DatagramTransport {
   /** One view of the decode slots per record, made once. */
   private readonly slotViews: Int32Array[] = [];
   private readonly sends: Int32Array;
-  private readonly sendSlab: Buffer;
+  private sendSlab: Buffer;
   private sendCount = 0;
   private sendUsed = 0;
   private flushing: NodeJS.Immediate | undefined;
@@ -166,16 +172,16 @@ export class NativeUdpTransport implements DatagramTransport {
       this.slotViews.push(this.records.subarray(base, base + binding.recvStride - binding.recvDecode));
     }
     this.sends = new Int32Array(new ArrayBuffer((binding.sendHeader + binding.maxSend * binding.sendStride) * 4));
-    this.sendSlab = Buffer.allocUnsafeSlow(SEND_SLAB);
-    this.slab = Buffer.allocUnsafeSlow(RECEIVE_SLAB);
+    this.sendSlab = Buffer.allocUnsafeSlow(SLAB_MIN);
+    this.slab = Buffer.allocUnsafeSlow(SLAB_MIN);
     this.engine = new binding.UdpEngine(
       (count, need) => this.onBatch(count, need),
       (code) => this.report(errnoError('UDP socket error', code)),
       this.records,
       this.sends,
-      this.sendSlab,
     );
     this.engine.setReceiveSlab(this.slab);
+    this.engine.setSendSlab(this.sendSlab);
   }
 
   get bound(): boolean {
@@ -338,7 +344,7 @@ export class NativeUdpTransport implements DatagramTransport {
       this.report(new MqttSnError(ErrorCode.INVALID_ARGUMENT, `Cannot send: ${bad}.`));
       return -1;
     }
-    if (octets > SEND_SLAB) {
+    if (octets > DATAGRAM_MAX) {
       this.report(socketError(`Cannot send to ${formatEndpoint(to)}`, new Error(`a datagram of ${octets} octets is too large`)));
       return -1;
     }
@@ -347,7 +353,8 @@ export class NativeUdpTransport implements DatagramTransport {
       this.report(socketError(`Cannot send to ${formatEndpoint(to)}`, new Error(`not an IPv${this.family} address`)));
       return -1;
     }
-    if (this.sendCount === this.binding.maxSend || this.sendUsed + octets > SEND_SLAB) this.flush();
+    if (this.sendCount === this.binding.maxSend) this.flush();
+    if (this.sendUsed + octets > this.sendSlab.length) this.growSendSlab(octets);
     const record = this.binding.sendHeader + this.sendCount * this.binding.sendStride;
     this.sendCount++;
     const s = this.sends;
@@ -378,6 +385,15 @@ export class NativeUdpTransport implements DatagramTransport {
     return found;
   }
 
+  /** Sends what is queued, then gives the engine a send slab that holds `octets` (double the last, up to SLAB_MAX). */
+  private growSendSlab(octets: number): void {
+    this.flush();
+    const size = Math.max(octets, Math.min(SLAB_MAX, this.sendSlab.length * 2));
+    if (size <= this.sendSlab.length) return;
+    this.sendSlab = Buffer.allocUnsafeSlow(size);
+    this.engine.setSendSlab(this.sendSlab);
+  }
+
   private flush(): void {
     if (this.flushing) clearImmediate(this.flushing);
     this.flushing = undefined;
@@ -396,7 +412,7 @@ export class NativeUdpTransport implements DatagramTransport {
   private onBatch(count: number, need: number): void {
     const slab = this.slab;
     if (need > 0) {
-      this.slab = Buffer.allocUnsafeSlow(Math.max(RECEIVE_SLAB, need));
+      this.slab = Buffer.allocUnsafeSlow(Math.max(need, Math.min(SLAB_MAX, slab.length * 2)));
       this.engine.setReceiveSlab(this.slab);
     }
     if (count === 0 || this.state !== 'bound') return;

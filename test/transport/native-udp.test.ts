@@ -101,6 +101,23 @@ describe('native-udp transport: the batched engine', function () {
     assert.ok(receiver.batches.length < total, `${receiver.batches.length} batches for ${total} datagrams`);
   });
 
+  it('carries datagrams far larger than its first slabs, between small ones, intact', async () => {
+    const sender = await bound(new NativeUdpTransport());
+    const receiver = await bound(new NativeUdpTransport());
+    const big = Buffer.alloc(60000);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    sender.transport.send(Buffer.from('small'), receiver.address);
+    sender.transport.send(big, receiver.address);
+    sender.transport.send(Buffer.from('after'), receiver.address);
+    await until(() => receiver.inbox.length === 3, 'three datagrams');
+    assert.deepStrictEqual(
+      receiver.inbox.map((d) => d.data.length),
+      [5, 60000, 5],
+    );
+    assert.ok(receiver.inbox[1].data.equals(big));
+    assert.strictEqual(receiver.inbox[2].data.toString(), 'after');
+  });
+
   it('shares a port with reusePort: each sender stays with one socket and nothing is lost', async () => {
     const first = await bound(new NativeUdpTransport(), 0, true);
     const second = await bound(new NativeUdpTransport(), first.address.port, true);
