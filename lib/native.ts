@@ -39,6 +39,8 @@ export interface NativeUdpEngine {
   localAddress(): [number, string, number] | undefined;
   /** Sends the first `count` send records; returns how many failed. */
   flush(count: number): number;
+  /** Connects to one peer (port -1: disconnects); 0 or minus an errno. */
+  connect(family: number, port: number, w0: number, w1: number, w2: number, w3: number): number;
   /** 0 or minus an errno. */
   addMembership(group: string, iface?: string): number;
   setMulticastInterface(iface: string): number;

@@ -128,6 +128,7 @@ class UdpEngine : public Napi::ObjectWrap<UdpEngine> {
                         InstanceMethod<&UdpEngine::SetSendSlab>("setSendSlab"),
                         InstanceMethod<&UdpEngine::LocalAddress>("localAddress"),
                         InstanceMethod<&UdpEngine::Flush>("flush"),
+                        InstanceMethod<&UdpEngine::Connect>("connect"),
                         InstanceMethod<&UdpEngine::AddMembership>("addMembership"),
                         InstanceMethod<&UdpEngine::SetMulticastInterface>("setMulticastInterface"),
                         InstanceMethod<&UdpEngine::Ref>("ref"),
@@ -520,6 +521,22 @@ class UdpEngine : public Napi::ObjectWrap<UdpEngine> {
     slots[codec::kEOuter] = 0;
     codec::Encoder encoder(slots, text, bytes, nodeId, out, capacity);
     return encoder.Run();
+  }
+
+  // connect(family, port, w0, w1, w2, w3): connects the socket to one peer (port -1:
+  // disconnects), so ICMP errors about that peer reach the socket; 0 or minus errno.
+  Napi::Value Connect(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!handle_ || closing_) return Napi::Number::New(env, -EBADF);
+    int32_t rec[kSendStride] = {0};
+    rec[kSFamily] = info[0].As<Napi::Number>().Int32Value();
+    rec[kSPort] = info[1].As<Napi::Number>().Int32Value();
+    if (rec[kSPort] < 0) return Napi::Number::New(env, uv_udp_connect(handle_, nullptr));
+    for (int w = 0; w < 4; w++) rec[kSAddr + w] = static_cast<int32_t>(info[2 + w].As<Napi::Number>().Uint32Value());
+    sockaddr_storage to;
+    socklen_t length;
+    if (!ReadAddress(rec, &to, &length)) return Napi::Number::New(env, -EINVAL);
+    return Napi::Number::New(env, uv_udp_connect(handle_, reinterpret_cast<sockaddr*>(&to)));
   }
 
   Napi::Value AddMembership(const Napi::CallbackInfo& info) {

@@ -11,6 +11,7 @@
  * plus a slab the raw datagrams and payloads are copied into.
  * Its twin is the node:dgram transport (udp.ts); both pass the same suites.
  */
+import { constants as osConstants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 import { encode } from '../codec';
 import { bool, decodedFromSlots, decodeErrorFromSlots, num } from '../codec/native-codec';
@@ -19,7 +20,7 @@ import type { Packet } from '../codec/packets';
 import { ErrorCode, MqttSnError } from '../errors';
 import { EncodeSlot } from '../twin-contract';
 import { loadAddon, type NativeUdpBinding, type NativeUdpEngine } from '../native';
-import { formatEndpoint, type Endpoint } from './endpoint';
+import { formatEndpoint, sameEndpoint, type Endpoint } from './endpoint';
 import { badDestination, socketError } from './queued';
 import type { BatchListener, BindOptions, DatagramTransport, ReceivedDatagram, TransportErrorListener } from './types';
 
@@ -42,6 +43,7 @@ const S_START = 7;
 const S_LENGTH = 8;
 const S_SHORT_TOPIC = 9;
 // Bind flags (BindFlag in native/udp.cc).
+const ECONNREFUSED = osConstants.errno.ECONNREFUSED;
 const REUSE_ADDRESS = 1;
 const REUSE_PORT = 2;
 const BROADCAST = 4;
@@ -157,6 +159,8 @@ export class NativeUdpTransport implements DatagramTransport {
   private readonly endpoints6 = new Map<string, Endpoint>();
   private readonly destinations = new Map<string, Destination | null>();
   private readonly scratch = new Int32Array(4);
+  /** The one peer the socket is connected to (connect()), if any. */
+  private peer: Endpoint | undefined;
 
   constructor(binding: NativeUdpBinding | undefined = nativeUdpBinding()) {
     if (!binding) {
@@ -176,7 +180,7 @@ export class NativeUdpTransport implements DatagramTransport {
     this.slab = Buffer.allocUnsafeSlow(SLAB_MIN);
     this.engine = new binding.UdpEngine(
       (count, need) => this.onBatch(count, need),
-      (code) => this.report(errnoError('UDP socket error', code)),
+      (code) => this.report(this.receiveError(code)),
       this.records,
       this.sends,
     );
@@ -289,6 +293,38 @@ export class NativeUdpTransport implements DatagramTransport {
     this.errorListeners.push(listener);
   }
 
+  /**
+   * Connects the socket to `to`, the one peer it talks to (a client's
+   * gateway), as the node:dgram transport does: an ICMP port unreachable for
+   * it then reaches onError as PORT_UNREACHABLE, and localAddress() shows the
+   * interface the route uses. A send to anyone else disconnects first.
+   */
+  async connect(to: Endpoint): Promise<void> {
+    this.mustBeBound('connect');
+    if (this.peer && sameEndpoint(this.peer, to)) return;
+    this.disconnectPeer();
+    const destination = this.destination(to.address);
+    const rc = destination ? this.engine.connect(destination.family, to.port, ...destination.w) : -22;
+    if (rc !== 0) throw errnoError(`Cannot connect to ${formatEndpoint(to)}`, rc);
+    this.peer = { address: to.address, port: to.port };
+    await Promise.resolve();
+  }
+
+  private disconnectPeer(): void {
+    if (!this.peer) return;
+    this.flush();
+    this.peer = undefined;
+    this.engine.connect(0, -1, 0, 0, 0, 0);
+  }
+
+  /** A socket error: a refused connected peer is PORT_UNREACHABLE, anything else SOCKET_ERROR. */
+  private receiveError(code: number): MqttSnError {
+    if (this.peer && Math.abs(code) === ECONNREFUSED) {
+      return new MqttSnError(ErrorCode.PORT_UNREACHABLE, `Nothing listens on ${formatEndpoint(this.peer)} (ICMP port unreachable).`);
+    }
+    return errnoError('UDP socket error', code);
+  }
+
   addMembership(group: string, iface?: string): void {
     this.mustBeBound('join a multicast group');
     const rc = this.engine.addMembership(group, iface);
@@ -320,6 +356,7 @@ export class NativeUdpTransport implements DatagramTransport {
     const wasBound = this.state === 'bound';
     if (wasBound) this.flush();
     this.state = 'closed';
+    this.peer = undefined;
     if (this.flushing) clearImmediate(this.flushing);
     this.flushing = undefined;
     await new Promise<void>((resolve) => this.engine.close(resolve));
@@ -348,6 +385,7 @@ export class NativeUdpTransport implements DatagramTransport {
       this.report(socketError(`Cannot send to ${formatEndpoint(to)}`, new Error(`a datagram of ${octets} octets is too large`)));
       return -1;
     }
+    if (this.peer && !sameEndpoint(this.peer, to)) this.disconnectPeer();
     const destination = this.destination(to.address);
     if (!destination) {
       this.report(socketError(`Cannot send to ${formatEndpoint(to)}`, new Error(`not an IPv${this.family} address`)));
@@ -406,7 +444,8 @@ export class NativeUdpTransport implements DatagramTransport {
     const h = this.sends;
     const many = failed > 1 ? ` (${failed} datagrams)` : '';
     if (h[H_ENCODE_ERROR] !== 0) this.report(codecError(h[H_ENCODE_ERROR], h[H_ENCODE_CONTEXT]));
-    if (h[H_ERRNO] !== 0) this.report(errnoError(`Cannot send${many}`, h[H_ERRNO]));
+    if (h[H_ERRNO] === ECONNREFUSED && this.peer) this.report(this.receiveError(ECONNREFUSED));
+    else if (h[H_ERRNO] !== 0) this.report(errnoError(`Cannot send${many}`, h[H_ERRNO]));
   }
 
   private onBatch(count: number, need: number): void {
