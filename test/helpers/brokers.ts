@@ -37,12 +37,18 @@ export async function startMosquitto(): Promise<RunningBroker> {
   return startPrivateMosquitto();
 }
 
-/** A mosquitto of the test's own, on `port` (a free one by default): for tests that stop and restart the broker. */
-export async function startPrivateMosquitto(port?: number): Promise<RunningBroker> {
+/**
+ * A mosquitto of the test's own, on `port` (a free one by default): for tests
+ * that stop and restart the broker. With `persistenceDir`, persistent sessions
+ * and their queued messages outlive a stop (SIGTERM saves them) and a start
+ * with the same directory.
+ */
+export async function startPrivateMosquitto(port?: number, persistenceDir?: string): Promise<RunningBroker> {
   port ??= await freeTcpPort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttsn-mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  const persistence = persistenceDir ? `persistence true\npersistence_location ${persistenceDir}/\n` : 'persistence false\n';
+  fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\n${persistence}`);
   const child: ChildProcess = spawn(mosquittoBinary(), ['-c', conf], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
