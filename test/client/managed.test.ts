@@ -162,6 +162,21 @@ describe('MqttSnClient (managed connection)', function () {
     await startGateway();
   });
 
+  it('rejects a call awaiting its acknowledgement with ABORTED when end() comes first', async () => {
+    const relay = await LossyRelay.start({ address: '127.0.0.1', port });
+    try {
+      const c = client({ port: relay.address().port, retry: { interval: 1000, count: 5 } });
+      await c.connect();
+      relay.rule = (packet) => (packet.type === 'PUBLISH' || packet.type === 'REGISTER' ? 'drop' : 'forward');
+      const pending = c.publish('pending/x', 'never acknowledged', { qos: 1 });
+      await waitFor(() => relay.packets('REGISTER', 'up').length > 0, 3000, 'the REGISTER');
+      await c.end();
+      await assert.rejects(pending, coded(ErrorCode.ABORTED));
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('rejects held calls after the hold timeout with NOT_CONNECTED', async () => {
     const c = client({ keepAlive: 1, hold: { timeout: 300 } });
     await c.connect();

@@ -1,15 +1,18 @@
 /**
- * A UDP relay between MQTT-SN clients and a gateway that can drop, duplicate,
+ * A relay between MQTT-SN clients and a gateway that can drop, duplicate,
  * delay or swallow chosen packets, and inject raw datagrams: the tool for
  * testing retransmission, duplicate detection, timeouts and a gateway that
- * goes silent.
+ * goes silent. It runs on any transport (UDP by default, or the in-memory
+ * network the clients and the gateway of a suite use).
  *
- * Clients send to relay.address(); each client gets its own upstream socket,
- * so the gateway sees one address per client.
+ * Clients send to relay.address(); each client gets its own upstream
+ * transport, so the gateway sees one address per client.
  */
-import * as dgram from 'node:dgram';
 import { decode, encode } from '../../lib/codec';
 import type { Packet } from '../../lib/codec/packets';
+import type { Endpoint } from '../../lib/transport/endpoint';
+import type { DatagramTransport, TransportFactory } from '../../lib/transport/types';
+import { udpTransport } from '../../lib/transport/udp';
 
 export type Direction = 'up' | 'down';
 /** forward, drop, send twice, send this packet instead, or forward it this much later. */
@@ -25,8 +28,9 @@ export interface RelayedPacket {
 }
 
 interface Upstream {
-  socket: dgram.Socket;
-  client: { address: string; port: number };
+  transport: DatagramTransport;
+  bound: Promise<void>;
+  client: Endpoint;
 }
 
 export class LossyRelay {
@@ -39,22 +43,24 @@ export class LossyRelay {
   private readonly delayed = new Set<NodeJS.Timeout>();
 
   private constructor(
-    private readonly socket: dgram.Socket,
-    private readonly target: { address: string; port: number },
+    private readonly socket: DatagramTransport,
+    private readonly target: Endpoint,
+    private readonly factory: TransportFactory,
   ) {}
 
-  static async start(target: { address: string; port: number }, rule?: RelayRule): Promise<LossyRelay> {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    const relay = new LossyRelay(socket, target);
+  static async start(target: Endpoint, rule?: RelayRule, factory: TransportFactory = udpTransport): Promise<LossyRelay> {
+    const socket = factory();
+    await socket.bind({ family: 4, address: '127.0.0.1', port: 0 });
+    const relay = new LossyRelay(socket, target, factory);
     if (rule) relay.rule = rule;
-    socket.on('message', (datagram, rinfo) => void relay.fromClient(datagram, { address: rinfo.address, port: rinfo.port }));
+    socket.onReceive((batch) => {
+      for (const { data, from } of batch) void relay.fromClient(data, from);
+    });
     return relay;
   }
 
-  address(): { address: string; port: number } {
-    const { address, port } = this.socket.address();
-    return { address, port };
+  address(): Endpoint {
+    return this.socket.localAddress() as Endpoint;
   }
 
   /** Packets of `type` that went `direction` (whatever their fate). */
@@ -64,19 +70,15 @@ export class LossyRelay {
 
   /** Sends raw bytes to every client as if from the gateway. */
   injectToClients(datagram: Buffer): void {
-    for (const upstream of this.upstreams.values()) {
-      this.socket.send(datagram, upstream.client.port, upstream.client.address);
-    }
+    for (const upstream of this.upstreams.values()) this.socket.send(datagram, upstream.client);
   }
 
   async stop(): Promise<void> {
     for (const timer of this.delayed) clearTimeout(timer);
     this.delayed.clear();
-    const closing = [...this.upstreams.values()].map(
-      (u) => new Promise<void>((resolve) => u.socket.close(() => resolve())),
-    );
+    const closing = [...this.upstreams.values()].map((u) => u.transport.close());
     this.upstreams.clear();
-    closing.push(new Promise<void>((resolve) => this.socket.close(() => resolve())));
+    closing.push(this.socket.close());
     await Promise.all(closing);
   }
 
@@ -95,22 +97,25 @@ export class LossyRelay {
     return verdict;
   }
 
-  private async fromClient(datagram: Buffer, client: { address: string; port: number }): Promise<void> {
+  private async fromClient(datagram: Buffer, client: Endpoint): Promise<void> {
     const key = `${client.address}|${client.port}`;
     let upstream = this.upstreams.get(key);
     if (!upstream) {
-      const socket = dgram.createSocket('udp4');
-      upstream = { socket, client };
+      const transport = this.factory();
+      upstream = { transport, client, bound: transport.bind({ family: 4, address: '127.0.0.1', port: 0 }) };
       this.upstreams.set(key, upstream);
-      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-      socket.on('message', (reply) => {
-        const verdict = this.judge(reply, 'down');
-        this.apply(verdict, reply, (bytes) => this.socket.send(bytes, client.port, client.address));
+      transport.onReceive((batch) => {
+        for (const { data } of batch) {
+          const verdict = this.judge(data, 'down');
+          this.apply(verdict, data, (bytes) => this.socket.send(bytes, client));
+        }
       });
     }
+    // Judged at once, so verdicts follow arrival order; sent once the upstream transport is bound.
     const verdict = this.judge(datagram, 'up');
-    const socket = upstream.socket;
-    this.apply(verdict, datagram, (bytes) => socket.send(bytes, this.target.port, this.target.address));
+    const { transport, bound } = upstream;
+    await bound;
+    this.apply(verdict, datagram, (bytes) => transport.send(bytes, this.target));
   }
 
   private apply(verdict: Verdict, datagram: Buffer, send: (bytes: Buffer) => void): void {
