@@ -11,7 +11,8 @@ import type { DownstreamMessage } from './message-queue';
 import { supervisionMs, type PredefinedTopics } from './options';
 import { Outbox } from './outbox';
 import type { EndReason, SessionHost, UpstreamLink, UpstreamSink, Will } from './ports';
-import { hasWildcard, isValidTopicFilter, isValidTopicName } from '../topics';
+import { hasWildcard } from '../topics';
+import { describeTopicFault, topicFilterFault, topicNameFault } from './topic-policy';
 import { TopicRegistry } from './topic-registry';
 import { countCongestion, countUpstream } from './stats';
 
@@ -208,9 +209,8 @@ export class GatewaySession implements UpstreamSink {
       this.openUpstream();
       return;
     }
-    if (!isValidTopicName(packet.willTopic)) {
-      // No broker takes a will on a wildcard topic: refuse the connection rather than lose it later.
-      this.host.log('debug', `client ${this.clientId}: will topic ${packet.willTopic} refused`);
+    if (this.nameRefused(packet.willTopic, 'will topic')) {
+      // No broker takes a will on such a topic: refuse the connection rather than lose it later.
       this.send({ type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
       this.end('refused', false);
       return;
@@ -234,9 +234,17 @@ export class GatewaySession implements UpstreamSink {
   private onRegister(packet: PacketOf<'REGISTER'>): void {
     const answer = (topicId: number, returnCode: number): void =>
       this.send({ type: 'REGACK', topicId, msgId: packet.msgId, returnCode });
-    if (!isValidTopicName(packet.topicName)) return answer(0, ReturnCode.NOT_SUPPORTED);
+    if (this.nameRefused(packet.topicName, 'REGISTER of')) return answer(0, ReturnCode.NOT_SUPPORTED);
     const id = this.topicIdFor(packet.topicName);
     answer(id ?? 0, id === undefined ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED);
+  }
+
+  /** Whether a topic name (or filter) breaks the broker's rules; logged, the client gets a return code. */
+  private nameRefused(topic: string, what: string, filter = false): boolean {
+    const rules = this.host.options.topics;
+    const fault = filter ? topicFilterFault(topic, rules) : topicNameFault(topic, rules);
+    if (fault) this.host.log('debug', `client ${this.clientId}: ${what} ${JSON.stringify(topic.slice(0, 100))} refused: ${describeTopicFault(fault, rules)}`);
+    return fault !== undefined;
   }
 
   /** A normal topic id for `name`; undefined (counted as congestion) when the client has its limit. */
@@ -266,8 +274,8 @@ export class GatewaySession implements UpstreamSink {
     if (this.state === 'connecting') return;
     const topic = this.topicOf(packet.topicIdType, packet.topicId);
     if (topic === undefined) return ack(ReturnCode.INVALID_TOPIC_ID);
-    // A short name may hold '+' or '#': a broker drops the connection that publishes there.
-    if (!isValidTopicName(topic)) return ack(ReturnCode.NOT_SUPPORTED);
+    // Registered names were checked at REGISTER; a short name is checked here.
+    if (typeof packet.topicId === 'string' && this.nameRefused(topic, 'PUBLISH to')) return ack(ReturnCode.NOT_SUPPORTED);
     const qos: SessionQoS = packet.qos === -1 ? 0 : packet.qos;
     const message: DownstreamMessage = { topic, payload: packet.payload, qos, retain: packet.retain };
     const stats = this.host.stats;
@@ -325,7 +333,7 @@ export class GatewaySession implements UpstreamSink {
     const filter = this.topicOf(packet.topicIdType, packet.topicId);
     const predefinedId = packet.topicIdType === TopicIdType.PREDEFINED ? (packet.topicId as number) : 0;
     if (filter === undefined) return answer(0, predefinedId, ReturnCode.INVALID_TOPIC_ID);
-    if (!isValidTopicFilter(filter)) return answer(0, 0, ReturnCode.NOT_SUPPORTED);
+    if (this.nameRefused(filter, 'SUBSCRIBE to', true)) return answer(0, 0, ReturnCode.NOT_SUPPORTED);
     // Wildcard filters take no topic id: the same limit bounds how many a client holds.
     if (!this.subscriptions.has(filter) && this.subscriptions.size + this.subscribing >= this.host.options.limits.topicsPerClient) {
       countCongestion(this.host.stats, 'topicsPerClient');
@@ -357,7 +365,8 @@ export class GatewaySession implements UpstreamSink {
     const done = (): void => {
       if (this.state !== 'ended') this.send({ type: 'UNSUBACK', msgId: packet.msgId });
     };
-    if (filter === undefined) return done();
+    // A filter the broker would not take was never subscribed: it must not reach the broker either.
+    if (filter === undefined || topicFilterFault(filter, this.host.options.topics)) return done();
     this.subscriptions.delete(filter);
     this.link.unsubscribe(filter, done);
   }
@@ -387,7 +396,7 @@ export class GatewaySession implements UpstreamSink {
   private onWillTopicUpd(packet: PacketOf<'WILLTOPICUPD'>): void {
     if (packet.willTopic === '') {
       this.clearWill();
-    } else if (isValidTopicName(packet.willTopic)) {
+    } else if (!this.nameRefused(packet.willTopic, 'will update to')) {
       this.willTopic = { topic: packet.willTopic, qos: packet.qos, retain: packet.retain };
     } else {
       this.send({ type: 'WILLTOPICRESP', returnCode: ReturnCode.NOT_SUPPORTED });

@@ -18,7 +18,7 @@ import { QuietAnswers } from './quiet-answers';
 import { startStatsTopics } from './stats-topics';
 import { GatewaySession } from './gateway-session';
 import { countClosed, countCongestion, countMalformed, countUpstream, createStats, type GatewayStats } from './stats';
-import { isValidTopicName } from '../topics';
+import { topicNameFault } from './topic-policy';
 import { isMulticast } from '../transport/endpoint';
 import { AggregatingLink, CloseTracker, SharedConnection, TransparentLink } from './upstream';
 
@@ -454,8 +454,8 @@ export class MqttSnGateway extends EventEmitter {
     let topic: string | undefined;
     if (packet.topicIdType === TopicIdType.SHORT && typeof packet.topicId === 'string') topic = packet.topicId;
     else if (packet.topicIdType === TopicIdType.PREDEFINED) topic = this.options.predefined[String(packet.topicId)];
-    // A short name with '+' or '#' would make the broker drop the shared connection.
-    if (topic === undefined || !isValidTopicName(topic) || !this.shared) {
+    // A short name the broker does not take would make it drop the shared connection.
+    if (topic === undefined || topicNameFault(topic, this.options.topics) || !this.shared) {
       this.log('debug', `QoS -1 PUBLISH with unknown or invalid topic ${String(packet.topicId)} dropped`);
       return;
     }

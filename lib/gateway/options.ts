@@ -3,6 +3,7 @@
  * gateway runs with (every default filled in).
  */
 import { ErrorCode, MqttSnError } from '../errors';
+import { DEFAULT_TOPIC_RULES, type TopicRules } from './topic-policy';
 
 export type GatewayMode = 'transparent' | 'aggregating';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -46,6 +47,15 @@ export interface GatewayOptions {
     /** QoS 1/2 publishes in flight per client, in each direction. Default 10. */
     maxInFlight?: number;
   };
+  /** The broker's topic rules, checked before a client's topic reaches it. */
+  topics?: {
+    /** Whether clients may use topics starting with '$'. Default false. */
+    allowDollar?: boolean;
+    /** Most levels a topic may have. Default 100. */
+    maxLevels?: number;
+    /** Most UTF-8 octets a topic may have. Default 1024. */
+    maxLength?: number;
+  };
   /** Lowest level emitted as 'log' events. Default 'info'. */
   logLevel?: LogLevel;
   /** Serves Prometheus `/metrics` and `/health` over HTTP. Off when absent; host defaults to 127.0.0.1. */
@@ -71,6 +81,7 @@ export interface ResolvedOptions {
   keepAliveTolerance: number | undefined;
   retry: { interval: number; count: number };
   limits: { clients: number; topicsPerClient: number; bufferedMessages: number; maxInFlight: number };
+  topics: TopicRules;
   logLevel: LogLevel;
   metrics: { port: number; host: string } | undefined;
   statsTopics: { interval: number; prefix: string } | undefined;
@@ -157,6 +168,8 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
     }
     statsTopics = { interval: integer(options.statsTopics.interval, 'statsTopics.interval', 1, 86400, 60), prefix };
   }
+  const topics = options.topics ?? {};
+  if (topics.allowDollar !== undefined && typeof topics.allowDollar !== 'boolean') throw invalid('topics.allowDollar must be true or false');
   return {
     host: options.host ?? '0.0.0.0',
     port: integer(options.port, 'port', 0, 65535, DEFAULT_PORT),
@@ -177,6 +190,11 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
       topicsPerClient: integer(limits.topicsPerClient, 'limits.topicsPerClient', 1, 0xfffe, 1000),
       bufferedMessages: integer(limits.bufferedMessages, 'limits.bufferedMessages', 1, 1e7, 100),
       maxInFlight: integer(limits.maxInFlight, 'limits.maxInFlight', 1, 0xffff, 10),
+    },
+    topics: {
+      allowDollar: topics.allowDollar ?? DEFAULT_TOPIC_RULES.allowDollar,
+      maxLevels: integer(topics.maxLevels, 'topics.maxLevels', 1, 0xffff, DEFAULT_TOPIC_RULES.maxLevels),
+      maxBytes: integer(topics.maxLength, 'topics.maxLength', 1, 0xffff, DEFAULT_TOPIC_RULES.maxBytes),
     },
     logLevel,
     metrics,

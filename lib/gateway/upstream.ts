@@ -10,6 +10,7 @@
 import type * as mqtt from 'mqtt';
 import type { SessionQoS } from '../codec/packets';
 import { corkForTurn, type BrokerDialer } from './broker-connection';
+import { dropUnacknowledgedOnClose } from './broker-refusal';
 import type { DownstreamMessage } from './message-queue';
 import type { LogLevel } from './options';
 import type { OpenParams, UpstreamLink, UpstreamSink, Will } from './ports';
@@ -271,6 +272,7 @@ export class SharedConnection {
       protocolVersion: 4,
     });
     this.client = client;
+    dropUnacknowledgedOnClose(client, this.log);
     client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, packet.qos as SessionQoS, packet.retain));
     // Packet events come in wire order, unlike subscribe callbacks, which may
     // run after the retained messages that followed the SUBACK were handed out.
