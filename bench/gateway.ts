@@ -213,7 +213,8 @@ async function startGateway(mode: GatewayMode, clients: number): Promise<MqttSnG
     port: 0,
     mode,
     logLevel: 'error',
-    limits: { clients, maxInFlight: MAX_IN_FLIGHT, bufferedMessages: 1000 },
+    // every benchmark client comes from 127.0.0.1 and connects as fast as it can
+    limits: { clients, sessionsPerSource: clients, newSessionsPerSource: 1e6, newSessionsTotal: 1e6, maxInFlight: MAX_IN_FLIGHT, bufferedMessages: 1000 },
   });
   await gateway.start();
   return gateway;

@@ -25,6 +25,21 @@ Options:
   --advertise-port N    ADVERTISE destination port (default: the gateway's port)
   --gateway-id N        gateway id in ADVERTISE and GWINFO (default 1)
   --config FILE         JSON file with any of the gateway options (see docs/gateway.md)
+  --takeover POLICY     who may take over a live session by its client id:
+                        same-address (default), allow or refuse-while-alive
+  --wake-move MOVE      where a sleeper's buffer may go when it wakes from another
+                        address: none (default), same-host or any
+  --sessions-per-source N   sessions one IP address may hold (default 1000)
+  --new-sessions-per-source N  new sessions a second from one IP address (default 50)
+  --new-sessions-total N    new sessions a second in all (default 1000)
+  --max-idle SECONDS    silence allowed to a session with keep-alive 0 (default 3600)
+  --search-per-source N SEARCHGW answers a second to one IP address (default 1)
+  --max-clients N       sessions in all (default 10000)
+  --will-update-interval MS  at most one broker reconnect per client for will updates
+                        in this many ms (default 1000)
+  --topic-max-levels N  most levels in a client's topic (default 100)
+  --topic-max-length N  most UTF-8 octets in a client's topic (default 1024)
+  --allow-dollar-topics true|false  clients may use topics starting with $ (default false)
   --log-level LEVEL     error, warn, info (default) or debug
   --log-format FORMAT   text (default) or json (one JSON object per line)
   --metrics-port N      serve Prometheus /metrics and /health over HTTP on N
@@ -49,6 +64,28 @@ function readJson(file: string): unknown {
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
+}
+
+/** Flags that set a number among `limits`. */
+const LIMIT_FLAGS: Record<string, keyof NonNullable<GatewayOptions['limits']>> = {
+  '--sessions-per-source': 'sessionsPerSource',
+  '--new-sessions-per-source': 'newSessionsPerSource',
+  '--new-sessions-total': 'newSessionsTotal',
+  '--max-idle': 'maxIdle',
+  '--search-per-source': 'searchPerSource',
+  '--max-clients': 'clients',
+};
+
+/** Flags that set a number among `topics`. */
+const TOPIC_FLAGS: Record<string, 'maxLevels' | 'maxLength'> = {
+  '--topic-max-levels': 'maxLevels',
+  '--topic-max-length': 'maxLength',
+};
+
+function toNumber(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${flag} needs a number, got "${value}"`);
+  return n;
 }
 
 function toInteger(value: string, flag: string): number {
@@ -123,6 +160,19 @@ export function parseArguments(argv: readonly string[]): GatewayOptions | undefi
       case '--log-level':
         options.logLevel = value as LogLevel;
         break;
+      case '--takeover':
+        options.takeover = value as GatewayOptions['takeover'];
+        break;
+      case '--wake-move':
+        options.wakeMove = value as GatewayOptions['wakeMove'];
+        break;
+      case '--will-update-interval':
+        options.willUpdateInterval = toInteger(value, flag);
+        break;
+      case '--allow-dollar-topics':
+        if (value !== 'true' && value !== 'false') throw new UsageError(`${flag} needs true or false, got "${value}"`);
+        options.topics = { ...options.topics, allowDollar: value === 'true' };
+        break;
       case '--metrics-port':
         options.metrics = { ...options.metrics, port: toInteger(value, flag) };
         break;
@@ -135,7 +185,9 @@ export function parseArguments(argv: readonly string[]): GatewayOptions | undefi
       case '--stats-interval':
         break;
       default:
-        throw new UsageError(`unknown option ${flag}`);
+        if (flag in LIMIT_FLAGS) options.limits = { ...options.limits, [LIMIT_FLAGS[flag]]: toNumber(value, flag) };
+        else if (flag in TOPIC_FLAGS) options.topics = { ...options.topics, [TOPIC_FLAGS[flag]]: toNumber(value, flag) };
+        else throw new UsageError(`unknown option ${flag}`);
     }
   }
   const metricsHost = flags.get('--metrics-host');

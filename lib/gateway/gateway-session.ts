@@ -103,6 +103,11 @@ export class GatewaySession implements UpstreamSink {
     this.registry.setPredefined(predefined);
   }
 
+  /** Whether the client has been heard from within the silence its state allows (keep-alive, sleep, idle limit). */
+  get alive(): boolean {
+    return this.state !== 'ended' && this.host.timers.now() - this.lastSeen < this.silenceAllowedMs();
+  }
+
   // ---------------------------------------------------------------- connect
 
   /** CONNECT: a new session, or the same client coming back (from sleep or cleanSession off). */
@@ -413,7 +418,10 @@ export class GatewaySession implements UpstreamSink {
   /** Hands the changed will to the broker side, then answers with `response`. */
   private updateWill(response: 'WILLTOPICRESP' | 'WILLMSGRESP'): void {
     const will = this.will();
-    this.linkWill = willKey(will);
+    const key = willKey(will);
+    // Nothing changed: no reason to touch the broker side (a reconnect in transparent mode).
+    if (key === this.linkWill) return this.send({ type: response, returnCode: ReturnCode.ACCEPTED });
+    this.linkWill = key;
     this.link.setWill(will, (error) => {
       if (this.state !== 'ended') this.send({ type: response, returnCode: error ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED });
     });
@@ -458,10 +466,10 @@ export class GatewaySession implements UpstreamSink {
       case 'connecting':
         return Math.max(retry.interval * (retry.count + 1), supervisionMs(this.keepAlive, keepAliveTolerance));
       case 'active':
-        return this.keepAlive > 0 ? supervisionMs(this.keepAlive, keepAliveTolerance) : Infinity;
+        return this.keepAlive > 0 ? supervisionMs(this.keepAlive, keepAliveTolerance) : this.host.options.limits.maxIdle * 1000;
       case 'asleep':
       case 'awake':
-        return this.sleepSeconds > 0 ? supervisionMs(this.sleepSeconds, keepAliveTolerance) : Infinity;
+        return this.sleepSeconds > 0 ? supervisionMs(this.sleepSeconds, keepAliveTolerance) : this.host.options.limits.maxIdle * 1000;
       default:
         return Infinity;
     }

@@ -19,8 +19,11 @@ import { startStatsTopics } from './stats-topics';
 import { GatewaySession } from './gateway-session';
 import { countClosed, countCongestion, countMalformed, countUpstream, createStats, type GatewayStats } from './stats';
 import { topicNameFault } from './topic-policy';
-import { isMulticast } from '../transport/endpoint';
-import { AggregatingLink, CloseTracker, SharedConnection, TransparentLink } from './upstream';
+import { isMulticast, sameAddress } from '../transport/endpoint';
+import { AggregatingLink, SharedConnection, TransparentLink } from './upstream';
+import { BrokerConnections } from './broker-connections';
+import { RateLimit, SourceCounter } from './source-limits';
+import { mayTakeOver } from './takeover';
 
 /** Where a client's packets come from and its answers go. */
 interface Route {
@@ -57,6 +60,8 @@ const RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024;
 const UNKNOWN_DISCONNECT_QUIET_MS = 5000;
 /** Senders remembered for that; the oldest are forgotten first. */
 const UNKNOWN_DISCONNECT_MEMORY = 1024;
+/** Sources whose rates (new sessions, SEARCHGW) are remembered; the least recent are forgotten first. */
+const RATE_MEMORY = 4096;
 const LEVEL_RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 const realTimers: SessionTimers = {
@@ -80,7 +85,7 @@ export class MqttSnGateway extends EventEmitter {
   private embedded: EmbeddedBroker | undefined;
   private dialer: BrokerDialer | undefined;
   private shared: SharedConnection | undefined;
-  private readonly closer = new CloseTracker();
+  private readonly connections = new BrokerConnections();
   private readonly byKey = new Map<string, GatewaySession>();
   private readonly byClientId = new Map<string, GatewaySession>();
   private readonly routes = new Map<string, Route>();
@@ -92,6 +97,10 @@ export class MqttSnGateway extends EventEmitter {
   private running = false;
   private readonly host: SessionHost<GatewaySession>;
   private readonly unknownDisconnects = new QuietAnswers(UNKNOWN_DISCONNECT_QUIET_MS, UNKNOWN_DISCONNECT_MEMORY);
+  /** Sessions per source IP address (the address of every route in `routes`). */
+  private readonly perSource = new SourceCounter();
+  private newSessions!: RateLimit;
+  private searches!: RateLimit;
 
   constructor(
     options: GatewayOptions = {},
@@ -99,6 +108,7 @@ export class MqttSnGateway extends EventEmitter {
   ) {
     super();
     this.options = resolveOptions(options);
+    this.setRateLimits();
     this.host = {
       options: this.options,
       timers,
@@ -174,8 +184,21 @@ export class MqttSnGateway extends EventEmitter {
     Object.assign(this.options.retry, next.retry);
     this.options.keepAliveTolerance = next.keepAliveTolerance;
     this.options.logLevel = next.logLevel;
+    Object.assign(this.options.topics, next.topics);
+    this.options.takeover = next.takeover;
+    this.options.wakeMove = next.wakeMove;
+    this.options.willUpdateInterval = next.willUpdateInterval;
+    this.setRateLimits();
     for (const session of this.byClientId.values()) session.setPredefined(this.predefinedFor(session.clientId));
     this.log('info', `configuration reloaded: ${Object.keys(next.predefined).length} pre-defined topics, limits ${JSON.stringify(next.limits)}`);
+  }
+
+  private setRateLimits(): void {
+    const { limits } = this.options;
+    const now = this.timers.now();
+    this.newSessions = new RateLimit(limits.newSessionsPerSource, limits.newSessionsTotal, RATE_MEMORY, now);
+    // The total bounds what many forged sources can draw together.
+    this.searches = new RateLimit(limits.searchPerSource, limits.searchPerSource * 100, RATE_MEMORY, now);
   }
 
   /** Number of live sessions (connected, asleep or awake). */
@@ -230,8 +253,9 @@ export class MqttSnGateway extends EventEmitter {
     this.byKey.clear();
     this.byClientId.clear();
     this.routes.clear();
+    this.perSource.clear();
     this.stats.clients = 0;
-    await this.closer.settle();
+    await this.connections.settle();
     await this.shared?.stop();
     this.shared = undefined;
     const socket = this.socket;
@@ -346,6 +370,10 @@ export class MqttSnGateway extends EventEmitter {
     const session = this.byKey.get(key);
     switch (packet.type) {
       case 'SEARCHGW':
+        if (this.searches.take(route.address, this.timers.now()) !== 'ok') {
+          this.stats.searchLimited++;
+          return;
+        }
         this.sendTo(route, { type: 'GWINFO', gwId: this.options.gatewayId });
         return;
       case 'ADVERTISE':
@@ -363,7 +391,7 @@ export class MqttSnGateway extends EventEmitter {
       case 'PINGREQ':
         if (!session && packet.clientId !== undefined) {
           const sleeper = this.byClientId.get(packet.clientId);
-          if (sleeper && (sleeper.state === 'asleep' || sleeper.state === 'awake')) {
+          if (sleeper && (sleeper.state === 'asleep' || sleeper.state === 'awake') && this.mayWakeFrom(sleeper, route)) {
             // The sleeping client woke up with a new address.
             this.rebind(sleeper, key, route);
             sleeper.handle(packet);
@@ -389,26 +417,35 @@ export class MqttSnGateway extends EventEmitter {
 
   private onConnect(packet: Connect, route: Route, key: string): void {
     const previous = this.byClientId.get(packet.clientId);
+    const held = previous && previous.key !== key ? this.routes.get(previous.key) : undefined;
+    if (previous && held) {
+      const sameHost = sameAddress(held.address, route.address);
+      if (!mayTakeOver(this.options.takeover, previous.alive, sameHost)) {
+        return this.refuse(route, packet.clientId, 'takeover', `client id live at another address (takeover ${this.options.takeover})`);
+      }
+    }
     if (previous && !packet.cleanSession) {
       // The same client again (from sleep, or a reconnect keeping its session).
+      if (held) this.tellReplaced(held, route);
       if (previous.key !== key) this.rebind(previous, key, route);
       previous.connect(packet);
       return;
     }
+    const rate = this.newSessions.take(route.address, this.timers.now());
+    if (rate !== 'ok') {
+      const source = rate === 'source';
+      const why = source ? `${this.options.limits.newSessionsPerSource} new sessions a second from ${route.address}` : `${this.options.limits.newSessionsTotal} new sessions a second`;
+      return this.refuse(route, packet.clientId, source ? 'newSessionsPerSource' : 'newSessionsTotal', why);
+    }
+    if (held) this.tellReplaced(held, route);
     previous?.terminate('replaced');
     const atAddress = this.byKey.get(key);
     if (atAddress) atAddress.terminate('replaced');
     if (this.byClientId.size >= this.options.limits.clients) {
-      countCongestion(this.stats, 'clients');
-      this.log('warn', `client ${packet.clientId} refused: ${this.options.limits.clients} clients already`, {
-        clientId: packet.clientId,
-        address: route.address,
-        port: route.port,
-        reason: 'congestion',
-        code: ReturnCode.CONGESTION,
-      });
-      this.sendTo(route, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
-      return;
+      return this.refuse(route, packet.clientId, 'clients', `${this.options.limits.clients} clients already`);
+    }
+    if (this.perSource.count(route.address) >= this.options.limits.sessionsPerSource) {
+      return this.refuse(route, packet.clientId, 'sessionsPerSource', `${this.options.limits.sessionsPerSource} sessions from ${route.address} already`);
     }
     const predefined = this.predefinedFor(packet.clientId);
     const restored = packet.cleanSession ? undefined : this.persisted.get(packet.clientId);
@@ -416,7 +453,7 @@ export class MqttSnGateway extends EventEmitter {
     const session = new GatewaySession(this.host, key, packet.clientId, predefined, (sink) => this.createLink(sink), restored);
     this.byKey.set(key, session);
     this.byClientId.set(packet.clientId, session);
-    this.routes.set(key, route);
+    this.setRoute(key, route);
     this.stats.clients = this.byClientId.size;
     this.stats.sessionsOpened++;
     session.connect(packet);
@@ -426,10 +463,56 @@ export class MqttSnGateway extends EventEmitter {
     return { ...this.options.predefined, ...(this.options.clientPredefined[clientId] ?? {}) };
   }
 
+  /** The address that held a session taken over is told: it is no longer connected (v1.2 §6.14). */
+  private tellReplaced(held: Route, by: Route): void {
+    this.log('info', `session moves from ${held.address}:${held.port} to ${by.address}:${by.port}: DISCONNECT to the old address`);
+    this.sendTo(held, { type: 'DISCONNECT' });
+  }
+
+  /** CONNACK "congestion" because of `limit`: counted (stats.congestionByLimit) and logged. */
+  private refuse(route: Route, clientId: string, limit: string, why: string): void {
+    countCongestion(this.stats, limit);
+    this.log('warn', `client ${clientId} refused: ${why}`, {
+      clientId,
+      address: route.address,
+      port: route.port,
+      reason: 'congestion',
+      code: ReturnCode.CONGESTION,
+    });
+    this.sendTo(route, { type: 'CONNACK', returnCode: ReturnCode.CONGESTION });
+  }
+
+  private setRoute(key: string, route: Route): void {
+    const old = this.routes.get(key);
+    if (old) this.perSource.remove(old.address);
+    this.routes.set(key, route);
+    this.perSource.add(route.address);
+  }
+
+  private dropRoute(key: string): void {
+    const old = this.routes.get(key);
+    if (!old) return;
+    this.perSource.remove(old.address);
+    this.routes.delete(key);
+  }
+
   private createLink(sink: UpstreamSink): UpstreamLink {
     const shared = this.shared as SharedConnection;
     if (this.options.mode === 'aggregating') return new AggregatingLink(shared, sink);
-    return new TransparentLink(this.dialer as BrokerDialer, sink, this.closer, (l, m) => this.log(l, m));
+    return new TransparentLink(this.dialer as BrokerDialer, sink, this.connections, (l, m) => this.log(l, m), this.options.willUpdateInterval);
+  }
+
+  /** Whether a sleeping client's buffer may go to `route`, which is not the address it slept from. */
+  private mayWakeFrom(sleeper: GatewaySession, route: Route): boolean {
+    const slept = this.routes.get(sleeper.key);
+    switch (this.options.wakeMove) {
+      case 'any':
+        return true;
+      case 'same-host':
+        return slept !== undefined && sameAddress(slept.address, route.address);
+      default:
+        return false;
+    }
   }
 
   /** Moves a session to a new address (or forwarder node). */
@@ -439,14 +522,14 @@ export class MqttSnGateway extends EventEmitter {
     this.forgetAddress(session);
     session.key = key;
     this.byKey.set(key, session);
-    this.routes.set(key, route);
+    this.setRoute(key, route);
   }
 
   /** Drops the address a session was reached at, unless another session holds it now. */
   private forgetAddress(session: GatewaySession): void {
     if (this.byKey.get(session.key) !== session) return;
     this.byKey.delete(session.key);
-    this.routes.delete(session.key);
+    this.dropRoute(session.key);
   }
 
   /** QoS -1 (v1.2 §6.8): pre-defined ids (common to all clients) or short names only. */

@@ -3,6 +3,7 @@
  * gateway runs with (every default filled in).
  */
 import { ErrorCode, MqttSnError } from '../errors';
+import { TAKEOVER_POLICIES, type TakeoverPolicy } from './takeover';
 import { DEFAULT_TOPIC_RULES, type TopicRules } from './topic-policy';
 
 export type GatewayMode = 'transparent' | 'aggregating';
@@ -46,7 +47,27 @@ export interface GatewayOptions {
     bufferedMessages?: number;
     /** QoS 1/2 publishes in flight per client, in each direction. Default 10. */
     maxInFlight?: number;
+    /** Sessions one source IP address holds (every port, every node behind a forwarder). Default 1000. */
+    sessionsPerSource?: number;
+    /** New sessions a second from one source IP address. Default 50. */
+    newSessionsPerSource?: number;
+    /** New sessions a second in all. Default 1000. */
+    newSessionsTotal?: number;
+    /** Seconds a session with keep-alive 0 (or asleep with duration 0) may stay silent. Default 3600. */
+    maxIdle?: number;
+    /** SEARCHGW answers a second to one source IP address. Default 1. */
+    searchPerSource?: number;
   };
+  /** Who may take over a live session with its client id. Default 'same-address'. */
+  takeover?: TakeoverPolicy;
+  /**
+   * Where a sleeping client's buffered messages may go when its wake-up PINGREQ
+   * comes from an address other than the one it fell asleep at: 'none' (default;
+   * it has to CONNECT again), 'same-host' (the same IP address, another port) or 'any'.
+   */
+  wakeMove?: 'none' | 'same-host' | 'any';
+  /** Will updates of a client reach the broker at most once in this many ms (transparent mode reconnects). Default 1000. */
+  willUpdateInterval?: number;
   /** The broker's topic rules, checked before a client's topic reaches it. */
   topics?: {
     /** Whether clients may use topics starting with '$'. Default false. */
@@ -80,7 +101,20 @@ export interface ResolvedOptions {
   advertise: { interval: number; address: string; port: number } | undefined;
   keepAliveTolerance: number | undefined;
   retry: { interval: number; count: number };
-  limits: { clients: number; topicsPerClient: number; bufferedMessages: number; maxInFlight: number };
+  limits: {
+    clients: number;
+    topicsPerClient: number;
+    bufferedMessages: number;
+    maxInFlight: number;
+    sessionsPerSource: number;
+    newSessionsPerSource: number;
+    newSessionsTotal: number;
+    maxIdle: number;
+    searchPerSource: number;
+  };
+  takeover: TakeoverPolicy;
+  wakeMove: 'none' | 'same-host' | 'any';
+  willUpdateInterval: number;
   topics: TopicRules;
   logLevel: LogLevel;
   metrics: { port: number; host: string } | undefined;
@@ -169,6 +203,10 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
     statsTopics = { interval: integer(options.statsTopics.interval, 'statsTopics.interval', 1, 86400, 60), prefix };
   }
   const topics = options.topics ?? {};
+  const takeover = options.takeover ?? 'same-address';
+  const wakeMove = options.wakeMove ?? 'none';
+  if (!['none', 'same-host', 'any'].includes(wakeMove)) throw invalid('wakeMove must be none, same-host or any');
+  if (!TAKEOVER_POLICIES.includes(takeover)) throw invalid(`takeover must be ${TAKEOVER_POLICIES.join(', ')}`);
   if (topics.allowDollar !== undefined && typeof topics.allowDollar !== 'boolean') throw invalid('topics.allowDollar must be true or false');
   return {
     host: options.host ?? '0.0.0.0',
@@ -190,7 +228,15 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
       topicsPerClient: integer(limits.topicsPerClient, 'limits.topicsPerClient', 1, 0xfffe, 1000),
       bufferedMessages: integer(limits.bufferedMessages, 'limits.bufferedMessages', 1, 1e7, 100),
       maxInFlight: integer(limits.maxInFlight, 'limits.maxInFlight', 1, 0xffff, 10),
+      sessionsPerSource: integer(limits.sessionsPerSource, 'limits.sessionsPerSource', 1, 1e7, 1000),
+      newSessionsPerSource: positive(limits.newSessionsPerSource, 'limits.newSessionsPerSource', 50),
+      newSessionsTotal: positive(limits.newSessionsTotal, 'limits.newSessionsTotal', 1000),
+      maxIdle: integer(limits.maxIdle, 'limits.maxIdle', 1, 0x7fffffff / 1000, 3600),
+      searchPerSource: positive(limits.searchPerSource, 'limits.searchPerSource', 1),
     },
+    takeover,
+    wakeMove,
+    willUpdateInterval: integer(options.willUpdateInterval, 'willUpdateInterval', 0, 3600000, 1000),
     topics: {
       allowDollar: topics.allowDollar ?? DEFAULT_TOPIC_RULES.allowDollar,
       maxLevels: integer(topics.maxLevels, 'topics.maxLevels', 1, 0xffff, DEFAULT_TOPIC_RULES.maxLevels),

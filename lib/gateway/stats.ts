@@ -43,6 +43,8 @@ export interface GatewayStats {
   sessionsOpened: number;
   /** Sessions ended since start, by reason. */
   sessionsClosed: Partial<Record<EndReason, number>>;
+  /** SEARCHGW left unanswered: over limits.searchPerSource a second. */
+  searchLimited: number;
 }
 
 export function createStats(): GatewayStats {
@@ -67,6 +69,7 @@ export function createStats(): GatewayStats {
     lost: 0,
     sessionsOpened: 0,
     sessionsClosed: {},
+    searchLimited: 0,
   };
 }
 

@@ -10,66 +10,18 @@
 import type * as mqtt from 'mqtt';
 import type { SessionQoS } from '../codec/packets';
 import { corkForTurn, type BrokerDialer } from './broker-connection';
+import { closeClient, type BrokerConnections } from './broker-connections';
 import { dropUnacknowledgedOnClose } from './broker-refusal';
 import type { DownstreamMessage } from './message-queue';
 import type { LogLevel } from './options';
 import type { OpenParams, UpstreamLink, UpstreamSink, Will } from './ports';
 import { topicMatches } from '../topics';
+import { WillUpdates } from './will-updates';
 
 /** Keep-alive of the gateway's own MQTT connections, seconds. */
 const BROKER_KEEPALIVE = 60;
 
 type Log = (level: LogLevel, message: string) => void;
-
-/** How long a graceful close may take before the connection is dropped. */
-const CLOSE_GRACE_MS = 2000;
-
-/**
- * Ends `client`, dropping it after CLOSE_GRACE_MS: a graceful end waits for
- * every unacknowledged publish, which a stalled broker may never acknowledge.
- */
-function endWithinGrace(client: mqtt.MqttClient, force: boolean): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      // end(true) is ignored once an end is under way: close the socket itself.
-      client.stream.destroy();
-      resolve();
-    }, CLOSE_GRACE_MS);
-    client.end(force, () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-/**
- * Connections being closed: stop() waits for them, and a new connection for
- * the same client id waits too, so that the broker never sees it take over a
- * connection that is still open (a takeover could publish the old will).
- */
-export class CloseTracker {
-  private readonly pending = new Set<Promise<void>>();
-  private readonly byClientId = new Map<string, Promise<void>>();
-
-  track(client: mqtt.MqttClient, force: boolean, clientId?: string): void {
-    const done = endWithinGrace(client, force);
-    this.pending.add(done);
-    if (clientId !== undefined) this.byClientId.set(clientId, done);
-    void done.then(() => {
-      this.pending.delete(done);
-      if (clientId !== undefined && this.byClientId.get(clientId) === done) this.byClientId.delete(clientId);
-    });
-  }
-
-  /** Resolves once no connection of `clientId` is closing. */
-  whenClosed(clientId: string): Promise<void> | undefined {
-    return this.byClientId.get(clientId);
-  }
-
-  async settle(): Promise<void> {
-    await Promise.all([...this.pending]);
-  }
-}
 
 /**
  * A SUBSCRIBE that always reaches the broker: MQTT.js skips filters it has
@@ -93,22 +45,31 @@ export class TransparentLink implements UpstreamLink {
   /** Operations issued while the connection is being replaced (will update). */
   private waiting: Array<(client: mqtt.MqttClient) => void> = [];
   private closed = false;
+  private readonly willUpdates: WillUpdates;
 
   constructor(
     private readonly dialer: BrokerDialer,
     private readonly sink: UpstreamSink,
-    private readonly closer: CloseTracker,
+    private readonly connections: BrokerConnections,
     private readonly log: Log,
-  ) {}
+    willUpdateIntervalMs = 0,
+  ) {
+    this.willUpdates = new WillUpdates(willUpdateIntervalMs, (will, done) => this.replaceWill(will, done));
+  }
 
   open(params: OpenParams, done: (error?: Error) => void): void {
     this.params = params;
-    const closing = this.closer.whenClosed(params.clientId);
-    if (!closing) return this.connect(params.will, done);
-    void closing.then(() => {
+    this.afterClosed(params.clientId, () => {
       if (this.closed) return done(new Error('session ended'));
       this.connect(params.will, done);
     });
+  }
+
+  /** Runs `next` once no connection of `clientId` is open (the broker would see a takeover). */
+  private afterClosed(clientId: string, next: () => void): void {
+    const closing = this.connections.whenClosed(clientId);
+    if (!closing) return next();
+    void closing.then(() => this.afterClosed(clientId, next));
   }
 
   private connect(will: Will | undefined, done: (error?: Error) => void): void {
@@ -123,6 +84,7 @@ export class TransparentLink implements UpstreamLink {
       will: willOption(will),
     });
     this.client = client;
+    this.connections.add(params.clientId, client);
     let settled = false;
     client.once('connect', () => {
       settled = true;
@@ -137,7 +99,7 @@ export class TransparentLink implements UpstreamLink {
       if (settled) return;
       settled = true;
       this.client = undefined;
-      this.closer.track(client, true, params.clientId);
+      this.connections.close(client, false);
       done(error);
     });
     client.on('close', () => {
@@ -192,21 +154,26 @@ export class TransparentLink implements UpstreamLink {
   /**
    * MQTT fixes the will at CONNECT: the connection is replaced (DISCONNECT
    * first, so the old will is discarded, not published) and, for a clean
-   * session, the subscriptions are made again.
+   * session, the subscriptions are made again. At most one replacement per
+   * will update interval (WillUpdates).
    */
   setWill(will: Will | undefined, done: (error?: Error) => void): void {
+    this.willUpdates.request(will, done);
+  }
+
+  private replaceWill(will: Will | undefined, done: (error?: Error) => void): void {
     const old = this.client;
     if (!this.params || this.closed) return done();
     if (!old?.connected) {
       // Still connecting (or replacing the connection for an earlier update): apply once it is up.
-      this.waiting.push(() => this.setWill(will, done));
+      this.waiting.push(() => this.replaceWill(will, done));
       return;
     }
     this.params = { ...this.params, will };
     this.client = undefined;
     const clientId = this.params.clientId;
-    this.closer.track(old, false, clientId);
-    void this.closer.whenClosed(clientId)?.then(() => {
+    this.connections.close(old, true);
+    this.afterClosed(clientId, () => {
       if (this.closed) return done();
       this.connect(will, (error) => {
         if (error) {
@@ -224,10 +191,11 @@ export class TransparentLink implements UpstreamLink {
   close(publishWill: boolean): void {
     this.closed = true;
     this.waiting = [];
+    this.willUpdates.close();
     const client = this.client;
     this.client = undefined;
     // Without DISCONNECT (force) the broker publishes the will.
-    if (client) this.closer.track(client, publishWill, this.params?.clientId);
+    if (client) this.connections.close(client, !publishWill);
   }
 }
 
@@ -311,7 +279,7 @@ export class SharedConnection {
     this.unsent.length = 0;
     this.unanswered.clear();
     this.retainedFor = undefined;
-    return client ? endWithinGrace(client, false) : Promise.resolve();
+    return client ? closeClient(client, true) : Promise.resolve();
   }
 
   publish(message: DownstreamMessage, done: (error?: Error) => void): void {

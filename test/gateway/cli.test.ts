@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { GATEWAY_CLI, runGateway, waitForOutput } from '../helpers/gateway-process';
+import { parseArguments } from '../../lib/gateway/cli';
 import { RawClient } from '../helpers/gateway-raw-client';
 import { MqttInbox } from '../helpers/mqtt-inbox';
 
@@ -24,6 +25,24 @@ describe('mqtt-sn-gateway command', function () {
 
   it('starts with the first line a shebang', () => {
     assert.ok(fs.readFileSync(GATEWAY_CLI, 'utf8').startsWith('#!/usr/bin/env node\n'));
+  });
+
+  it('reads the hardening limits and policies from flags over --config', () => {
+    const config = path.join(dir, 'limits.json');
+    fs.writeFileSync(config, JSON.stringify({ limits: { clients: 50, sessionsPerSource: 7 }, topics: { maxLevels: 9 } }));
+    const options = parseArguments([
+      '--config', config, '--takeover', 'allow', '--wake-move', 'same-host', '--sessions-per-source', '3',
+      '--new-sessions-per-source', '2.5', '--new-sessions-total', '100', '--max-idle', '600', '--search-per-source', '2',
+      '--will-update-interval', '500', '--topic-max-length', '256', '--allow-dollar-topics', 'true',
+    ]);
+    assert.deepStrictEqual(options, {
+      takeover: 'allow',
+      wakeMove: 'same-host',
+      willUpdateInterval: 500,
+      limits: { clients: 50, sessionsPerSource: 3, newSessionsPerSource: 2.5, newSessionsTotal: 100, maxIdle: 600, searchPerSource: 2 },
+      topics: { maxLevels: 9, maxLength: 256, allowDollar: true },
+    });
+    assert.throws(() => parseArguments(['--max-idle', 'soon']), /--max-idle needs a number/);
   });
 
   it('prints its options with --help', () => {

@@ -184,10 +184,12 @@ describe('gateway session supervision', () => {
     assert.deepStrictEqual(sent.splice(0), [], 'completed: nothing more');
   });
 
-  it('does not supervise a keep-alive of 0', () => {
-    const { clock, ended, session } = setup();
+  it('supervises a keep-alive of 0 only by the idle limit', () => {
+    const { clock, ended, session } = setup({ limits: { maxIdle: 7200 } });
     session.connect({ type: 'CONNECT', will: false, cleanSession: true, duration: 0, clientId: 'c' });
-    clock.advance(24 * 3600_000);
+    clock.advance(7199_000);
     assert.deepStrictEqual(ended, []);
+    clock.advance(1000);
+    assert.deepStrictEqual(ended, ['lost']);
   });
 });

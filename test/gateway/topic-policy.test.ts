@@ -4,9 +4,9 @@
  * clients share stays up.
  */
 import * as assert from 'node:assert';
-import * as net from 'node:net';
 import { MqttSnGateway, type GatewayLogEntry, type GatewayOptions } from '../../lib/gateway';
 import { DEFAULT_TOPIC_RULES, topicFilterFault, topicNameFault } from '../../lib/gateway/topic-policy';
+import { countingAedes } from '../helpers/brokers';
 import { RawClient } from '../helpers/gateway-raw-client';
 import { MqttInbox, delay } from '../helpers/mqtt-inbox';
 
@@ -100,28 +100,16 @@ describe('gateway topic rules against the broker', function () {
   }
 
   it('drops a publish the broker refuses by closing the shared connection, once, with a return code', async () => {
-    const { Aedes } = await import('aedes');
-    const aedes = await Aedes.createBroker({
-      authorizePublish: (_client, packet, callback) => callback(packet.topic.startsWith('forbidden/') ? new Error('not allowed') : null),
-    });
-    let connections = 0;
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-      connections++;
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-      aedes.handle(socket);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const broker = await countingAedes((topic) => topic.startsWith('forbidden/'));
     try {
-      const url = `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+      const url = broker.url;
       const gateway = await startGateway({ mode: 'aggregating', broker: url, logLevel: 'warn' });
       const logs: GatewayLogEntry[] = [];
       gateway.on('log', (entry: GatewayLogEntry) => logs.push(entry));
       const inbox = await MqttInbox.connect(url);
       inboxes.push(inbox);
       await inbox.subscribe('open/#', 1);
-      const before = connections;
+      const before = broker.accepted();
       const attacker = await client(gateway, 'attacker');
       const id = await attacker.register('forbidden/x');
       const refused = await attacker.request({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 0, topicId: id, msgId: 9, payload: Buffer.from('bad') }, 'PUBACK', 5000);
@@ -142,13 +130,11 @@ describe('gateway topic rules against the broker', function () {
       assert.strictEqual(ok.returnCode, 0);
       assert.strictEqual((await inbox.next('open/y')).payload.toString(), 'fine');
       await delay(2500);
-      assert.strictEqual(connections - before, 1, 'one reconnect of the shared connection');
+      assert.strictEqual(broker.accepted() - before, 1, 'one reconnect of the shared connection');
     } finally {
       await Promise.all(gateways.splice(0).map((g) => g.stop()));
       await Promise.all(inboxes.splice(0).map((i) => i.close()));
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await broker.close();
     }
   });
 });

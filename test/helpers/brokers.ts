@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { freeTcpPort, waitForTcp } from './net';
 
@@ -79,4 +80,54 @@ export type BrokerKind = (typeof BROKER_KINDS)[number];
 
 export async function startBroker(kind: BrokerKind): Promise<RunningBroker> {
   return kind === 'mosquitto' ? startMosquitto() : embeddedBroker();
+}
+
+export interface CountingBroker {
+  url: string;
+  /** TCP connections accepted so far. */
+  accepted(): number;
+  /** TCP connections open now. */
+  open(): number;
+  /** Client ids with an open MQTT connection, as often as each is open. */
+  clientIds(): string[];
+  close(): Promise<void>;
+}
+
+/**
+ * An aedes broker in this process that counts its connections, for tests of
+ * what the gateway opens and closes at the broker. `refuse(topic)` true makes
+ * it refuse a publish (aedes then closes the connection that sent it).
+ */
+export async function countingAedes(refuse: (topic: string) => boolean = () => false): Promise<CountingBroker> {
+  const { Aedes } = await import('aedes');
+  const aedes = await Aedes.createBroker({
+    authorizePublish: (_client, packet, callback) => callback(refuse(packet.topic) ? new Error('refused') : null),
+  });
+  const connected = new Map<string, number>();
+  aedes.on('client', (client) => connected.set(client.id, (connected.get(client.id) ?? 0) + 1));
+  aedes.on('clientDisconnect', (client) => {
+    const n = (connected.get(client.id) ?? 1) - 1;
+    if (n > 0) connected.set(client.id, n);
+    else connected.delete(client.id);
+  });
+  let accepted = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    aedes.handle(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `mqtt://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    accepted: () => accepted,
+    open: () => sockets.size,
+    clientIds: () => [...connected].flatMap(([id, n]) => Array<string>(n).fill(id)),
+    async close() {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

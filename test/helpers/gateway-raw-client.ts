@@ -33,11 +33,12 @@ export class RawClient {
     socket.on('message', (datagram) => this.onDatagram(datagram));
   }
 
-  static async open(gatewayPort: number, gatewayHost = '127.0.0.1', localPort = 0): Promise<RawClient> {
+  /** `localAddress`: another loopback address (127.0.0.x) to send from, as another host would. */
+  static async open(gatewayPort: number, gatewayHost = '127.0.0.1', localPort = 0, localAddress?: string): Promise<RawClient> {
     const socket = dgram.createSocket(gatewayHost.includes(':') ? 'udp6' : 'udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(localPort, gatewayHost.includes(':') ? '::1' : '127.0.0.1', () => resolve());
+      socket.bind(localPort, localAddress ?? (gatewayHost.includes(':') ? '::1' : '127.0.0.1'), () => resolve());
     });
     return new RawClient(socket, gatewayPort, gatewayHost);
   }
