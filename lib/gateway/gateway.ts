@@ -21,6 +21,7 @@ import { countClosed, countCongestion, countMalformed, countUpstream, createStat
 import { topicNameFault } from './topic-policy';
 import { isMulticast, sameAddress } from '../transport/endpoint';
 import { AggregatingLink, SharedConnection, TransparentLink } from './upstream';
+import { AddressProof, answerOf, awaitedId } from './address-proof';
 import { BrokerConnections } from './broker-connections';
 import { RateLimit, SourceCounter } from './source-limits';
 import { mayTakeOver } from './takeover';
@@ -75,6 +76,11 @@ function routeKey(route: Route): string {
   return route.wirelessNodeId ? `${base}|${route.wirelessNodeId.toString('hex')}` : base;
 }
 
+/** `packet` as it goes to `route`: wrapped for a forwarder's node with its wireless node id. */
+function forRoute(route: Route, packet: Packet): Packet {
+  return route.wirelessNodeId ? { type: 'ENCAPSULATED', radius: 0, wirelessNodeId: route.wirelessNodeId, packet } : packet;
+}
+
 export class MqttSnGateway extends EventEmitter {
   readonly options: ResolvedOptions;
   readonly stats: GatewayStats = createStats();
@@ -99,6 +105,8 @@ export class MqttSnGateway extends EventEmitter {
   private readonly unknownDisconnects = new QuietAnswers(UNKNOWN_DISCONNECT_QUIET_MS, UNKNOWN_DISCONNECT_MEMORY);
   /** Sessions per source IP address (the address of every route in `routes`). */
   private readonly perSource = new SourceCounter();
+  /** What each address:port sent and was sent, until it proves it receives. */
+  private readonly proof: AddressProof;
   private newSessions!: RateLimit;
   private searches!: RateLimit;
 
@@ -108,12 +116,13 @@ export class MqttSnGateway extends EventEmitter {
   ) {
     super();
     this.options = resolveOptions(options);
+    this.proof = new AddressProof(Math.max(4096, 2 * this.options.limits.clients));
     this.setRateLimits();
     this.host = {
       options: this.options,
       timers,
       stats: this.stats,
-      send: (session, packet) => this.sendTo(this.routes.get(session.key), packet),
+      send: (session, packet) => this.sendTo(this.routes.get(session.key), packet, 'session'),
       log: (level, message) => this.log(level, message),
       connected: (session) => this.onConnected(session),
       ended: (session, reason) => this.onEnded(session, reason),
@@ -254,6 +263,7 @@ export class MqttSnGateway extends EventEmitter {
     this.byClientId.clear();
     this.routes.clear();
     this.perSource.clear();
+    this.proof.clear();
     this.stats.clients = 0;
     await this.connections.settle();
     await this.shared?.stop();
@@ -339,6 +349,8 @@ export class MqttSnGateway extends EventEmitter {
 
   private onDatagram(datagram: Buffer, rinfo: dgram.RemoteInfo): void {
     this.stats.received++;
+    const from = `${rinfo.address}|${rinfo.port}`;
+    this.proof.received(from, datagram.length);
     let packet: Packet;
     try {
       packet = decode(datagram);
@@ -362,6 +374,8 @@ export class MqttSnGateway extends EventEmitter {
       route.wirelessNodeId = packet.wirelessNodeId;
       packet = packet.packet;
     }
+    const answer = answerOf(packet);
+    if (answer !== undefined) this.proven(from, route, answer);
     this.dispatch(packet, route);
   }
 
@@ -549,18 +563,50 @@ export class MqttSnGateway extends EventEmitter {
 
   // ---------------------------------------------------------------- outbound
 
-  private sendTo(route: Route | undefined, packet: Packet): void {
+  /** An answer from `from`: when it proves the address receives, what was held for it goes out. */
+  private proven(from: string, route: Route, answer: number | 'ping'): void {
+    const socket = this.socket;
+    const held = this.proof.answered(from, answer);
+    if (held.length === 0 || !socket) return;
+    this.log('debug', `${route.address}:${route.port} receives: ${held.length} datagrams held for it sent`);
+    for (const datagram of held) {
+      this.stats.sent++;
+      socket.send(datagram, route.port, route.address);
+    }
+  }
+
+  /**
+   * Sends `packet` to `route`. An address that has not proven it receives gets
+   * no more octets than it sent (AddressProof); a session's packet beyond that
+   * is held, and a PINGREQ asks the address to prove itself. ADVERTISE ('own')
+   * goes where the operator configured it.
+   */
+  private sendTo(route: Route | undefined, packet: Packet, kind: 'reply' | 'session' | 'own' = 'reply'): void {
     const socket = this.socket;
     if (!route || !socket) return;
     let bytes: Buffer;
     try {
-      bytes = encode(
-        route.wirelessNodeId ? { type: 'ENCAPSULATED', radius: 0, wirelessNodeId: route.wirelessNodeId, packet } : packet,
-      );
+      bytes = encode(forRoute(route, packet));
     } catch (error) {
       // e.g. a message too large for MQTT-SN: dropped silently as v1.2 §6.5 says, but logged.
       this.log('debug', `cannot encode ${packet.type} for ${route.address}:${route.port}: ${(error as Error).message}`);
       return;
+    }
+    if (kind !== 'own') {
+      const to = `${route.address}|${route.port}`;
+      const verdict = this.proof.send(to, bytes);
+      if (verdict !== 'send') {
+        if (verdict === 'dropped') this.stats.unproven++;
+        const now = this.timers.now();
+        if (kind === 'session' && this.proof.wantsProbe(to, now)) {
+          this.proof.probeSent(to, now);
+          this.stats.sent++;
+          socket.send(encode(forRoute(route, { type: 'PINGREQ' })), route.port, route.address);
+        }
+        return;
+      }
+      const awaited = awaitedId(packet);
+      if (awaited !== undefined) this.proof.expect(to, awaited);
     }
     this.stats.sent++;
     socket.send(bytes, route.port, route.address);
@@ -593,11 +639,11 @@ export class MqttSnGateway extends EventEmitter {
     const send = (): void => {
       // Only while the broker is reachable (v1.2 §6.1): clients should not pick a gateway that cannot serve them.
       if (!this.shared?.connected) return;
-      this.sendTo({ address: advertise.address, port: advertise.port }, {
-        type: 'ADVERTISE',
-        gwId: this.options.gatewayId,
-        duration: advertise.interval,
-      });
+      this.sendTo(
+        { address: advertise.address, port: advertise.port },
+        { type: 'ADVERTISE', gwId: this.options.gatewayId, duration: advertise.interval },
+        'own',
+      );
     };
     send();
     this.advertiseTimer = setInterval(send, advertise.interval * 1000);

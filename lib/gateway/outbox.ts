@@ -47,7 +47,8 @@ export class Outbox {
   private readonly queue: MessageQueue;
   private readonly inFlight = new Map<number, InFlight>();
   private registering: PendingRegister | undefined;
-  private nextMsgId = 1;
+  /** Starts anywhere: an acknowledgement of an id sent to an address proves it receives (AddressProof), so ids must not be guessable. */
+  private nextMsgId = 1 + Math.floor(Math.random() * 0xffff);
   /** Topic names the client refused in a REGACK: not delivered until it subscribes again. */
   private readonly rejected = new Set<string>();
   private closed = false;

@@ -45,6 +45,8 @@ export interface GatewayStats {
   sessionsClosed: Partial<Record<EndReason, number>>;
   /** SEARCHGW left unanswered: over limits.searchPerSource a second. */
   searchLimited: number;
+  /** Datagrams not sent: their address has not proven it receives, has had as many octets as it sent, and has enough held. */
+  unproven: number;
 }
 
 export function createStats(): GatewayStats {
@@ -70,6 +72,7 @@ export function createStats(): GatewayStats {
     sessionsOpened: 0,
     sessionsClosed: {},
     searchLimited: 0,
+    unproven: 0,
   };
 }
 

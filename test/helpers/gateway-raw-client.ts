@@ -21,6 +21,8 @@ export class RawClient {
   private waiters: Waiter[] = [];
   /** When set, every packet is wrapped as a forwarder would, with this wireless node id. */
   wirelessNodeId: Buffer | undefined;
+  /** Whether a PINGREQ from the gateway is answered with PINGRESP, as a client does. */
+  answerPings = true;
   /** Wireless node id of the last encapsulated packet received (undefined: it was not wrapped). */
   receivedNodeId: Buffer | undefined;
 
@@ -127,6 +129,8 @@ export class RawClient {
       this.receivedNodeId = packet.wirelessNodeId;
       packet = packet.packet;
     }
+    // Like any client: the gateway asks with PINGREQ whether this address receives (before it sends more than it got).
+    if (packet.type === 'PINGREQ' && this.answerPings) this.send({ type: 'PINGRESP' });
     const waiter = this.waiters.find((w) => w.match(packet));
     if (waiter) {
       clearTimeout(waiter.timer);
