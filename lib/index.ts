@@ -1,7 +1,8 @@
 /**
  * node-red-contrib-mqtt-sn: MQTT-SN v1.2 for Node.js. What a user needs:
  *
- * - MQTTSN: the client
+ * - MqttSnClient: the managed client (reconnects, restores its session, topics by name)
+ * - MQTTSN: the reference-shaped client
  * - MqttSnGateway: the gateway that bridges MQTT-SN clients to an MQTT broker
  * - encode / decode: the wire format, and the packet types (docs/codec.md)
  * - MqttSnError, ErrorCode, ErrorDescription: every failure's numeric code

@@ -8,6 +8,7 @@ import * as sn from '../lib';
 describe('public surface (lib/index.ts)', () => {
   it('exports the client, the gateway, the codec, errors, topic rules, timers and the transport seam', () => {
     const expected = [
+      'MqttSnClient',
       'MQTTSN',
       'MqttSnGateway',
       'GatewayMetrics',
@@ -29,6 +30,7 @@ describe('public surface (lib/index.ts)', () => {
       'createTimerQueue',
       'timerImplementation',
       'UdpTransport',
+      'udpTransport',
       'NativeUdpTransport',
       'nativeUdpAvailable',
       'MemoryNetwork',
