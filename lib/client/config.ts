@@ -4,6 +4,7 @@
  * may have fractions ("0.2"); booleans accept True/False/1/0/Yes/No.
  */
 import { ErrorCode, MqttSnError } from '../errors';
+import { checkPskKey, defaultDtlsSettings, requireDtls, type ClientDtlsSettings } from './dtls-settings';
 import { invalid } from './validate';
 
 export interface ClientSettings {
@@ -50,6 +51,8 @@ export interface ClientSettings {
   gateways: string;
   /** Pre-defined topic ids shared with the gateway: id -> topic name. */
   predefinedTopics: Map<number, string>;
+  /** DTLS 1.2 to the gateway (docs/security.md). */
+  dtls: ClientDtlsSettings;
 }
 
 export function defaultSettings(): ClientSettings {
@@ -77,6 +80,7 @@ export function defaultSettings(): ClientSettings {
     failover: false,
     gateways: '',
     predefinedTopics: new Map(),
+    dtls: defaultDtlsSettings(),
   };
 }
 
@@ -160,6 +164,17 @@ function text(key: 'discoveryAddress' | 'gateways'): SettingDef {
   };
 }
 
+type DtlsText = 'pskIdentity' | 'pskKey' | 'caFile' | 'certFile' | 'keyFile' | 'serverName' | 'ciphers';
+
+function dtlsText(key: DtlsText, check: (value: string) => string = (value) => value.trim()): SettingDef {
+  return {
+    get: (s) => s.dtls[key],
+    set: (s, value) => {
+      s.dtls[key] = check(value);
+    },
+  };
+}
+
 /** Setting names as config() spells them; lookup is case-insensitive. */
 const SETTINGS: Record<string, SettingDef> = {
   ConnectionTimeout: num('connectionTimeout', 0, 86400, false),
@@ -184,6 +199,33 @@ const SETTINGS: Record<string, SettingDef> = {
   AdvertiseMissed: num('advertiseMissed', 1, 100, true),
   Failover: bool('failover'),
   Gateways: text('gateways'),
+  DTLS: {
+    get: (s) => (s.dtls.enabled ? 'True' : 'False'),
+    set: (s, value, name) => {
+      const enabled = parseBool(value, name);
+      if (enabled) requireDtls();
+      s.dtls.enabled = enabled;
+    },
+  },
+  DTLSPSKIdentity: dtlsText('pskIdentity'),
+  DTLSPSKKey: dtlsText('pskKey', checkPskKey),
+  DTLSCAFile: dtlsText('caFile'),
+  DTLSCertFile: dtlsText('certFile'),
+  DTLSKeyFile: dtlsText('keyFile'),
+  DTLSServerName: dtlsText('serverName'),
+  DTLSCiphers: dtlsText('ciphers'),
+  DTLSVerifyPeer: {
+    get: (s) => (s.dtls.verifyPeer ? 'True' : 'False'),
+    set: (s, value, name) => {
+      s.dtls.verifyPeer = parseBool(value, name);
+    },
+  },
+  DTLSHandshakeTimeout: {
+    get: (s) => String(s.dtls.handshakeTimeout),
+    set: (s, value, name) => {
+      s.dtls.handshakeTimeout = parseNumber(value, name, 0.1, 3600, false);
+    },
+  },
   PredefinedTopics: {
     get: (s) => formatPredefined(s.predefinedTopics),
     set: (s, value) => {

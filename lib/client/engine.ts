@@ -16,6 +16,7 @@ import { udpTransport } from '../transport/udp';
 import { parseGatewayList, type ClientSettings } from './config';
 import { Discovery } from './discovery';
 import { ClientSession } from './client-session';
+import { dtlsClientOptions } from './dtls-settings';
 import { ClientSockets, formatEndpoint, resolveHost, type Endpoint, type Family } from './transport';
 import type { GatewayInfoEvent, LogType, MqttSnClientEvents } from './types';
 
@@ -125,6 +126,7 @@ export class ClientEngine {
     await this.openSocket(resolved.family);
     const gateway = { address: resolved.address, port: target.port };
     this.gateway = gateway;
+    await this.transport.secure(gateway, this.settings.dtls.serverName || target.host);
     if (this.discovery.gatewayIdOf(gateway) === undefined) this.discovery.remember(0, gateway, 'connect');
     return gateway;
   }
@@ -173,7 +175,8 @@ export class ClientEngine {
   async openSocket(family: Family): Promise<void> {
     while (this.opening) await this.opening;
     const local = this.host.local();
-    const opening = this.transport.open(family, local.host, local.port).then(async () => {
+    const dtls = this.settings.dtls.enabled ? () => dtlsClientOptions(this.settings.dtls) : undefined;
+    const opening = this.transport.open(family, local.host, local.port, dtls).then(async () => {
       this.transport.setMulticastInterface(local.host);
       if (this.settings.discoveryListen) await this.listenDiscovery();
     });

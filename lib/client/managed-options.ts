@@ -4,6 +4,7 @@
  * the wire), as in MQTT.js.
  */
 import { defaultSettings, parsePredefined, type ClientSettings } from './config';
+import { checkPskKey, requireDtls } from './dtls-settings';
 import { formatEndpoint } from '../transport/endpoint';
 import type { EngineOptions } from './engine';
 import { checkClientId, checkInteger, checkPort, checkQos, invalid } from './validate';
@@ -89,6 +90,28 @@ export interface ManagedClientOptions extends EngineOptions {
   hold?: HoldOptions;
   /** 0 none, 1 info (default), 2 verbose, 3 debug: what reaches 'log' listeners. */
   logLevel?: number;
+  /** DTLS 1.2 to the gateway (docs/security.md); needs the native addon (270 at once without it). */
+  dtls?: ManagedDtlsOptions;
+}
+
+export interface ManagedDtlsOptions {
+  /** PSK identity and key (hex, as OpenSSL's -psk). */
+  pskIdentity?: string;
+  pskKey?: string;
+  /** PEM text, or files: the CA the gateway's certificate must chain to, the client's own certificate and key. */
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  /** The name the gateway's certificate must carry (default: host). */
+  servername?: string;
+  /** Verify the gateway's certificate (default true). */
+  verifyPeer?: boolean;
+  ciphers?: string;
+  /** How long a handshake may take (ms, default 30000). */
+  handshakeTimeout?: number;
 }
 
 export interface ResolvedOptions {
@@ -143,6 +166,25 @@ export function resolveOptions(options: ManagedClientOptions): ResolvedOptions {
   settings.logLevel = options.logLevel === undefined ? 1 : checkInteger(options.logLevel, 0, 3, 'logLevel');
   settings.predefinedTopics = predefinedMap(options.predefinedTopics);
   settings.gateways = others.map((g) => formatEndpoint({ address: g.host, port: g.port })).join(', ');
+  if (options.dtls) {
+    const dtls = options.dtls;
+    requireDtls();
+    Object.assign(settings.dtls, {
+      enabled: true,
+      pskIdentity: dtls.pskIdentity ?? '',
+      pskKey: checkPskKey(dtls.pskKey ?? ''),
+      caFile: dtls.caFile ?? '',
+      certFile: dtls.certFile ?? '',
+      keyFile: dtls.keyFile ?? '',
+      serverName: dtls.servername ?? '',
+      verifyPeer: dtls.verifyPeer !== false,
+      ciphers: dtls.ciphers ?? '',
+      handshakeTimeout: ms(dtls.handshakeTimeout, 30000, 'dtls.handshakeTimeout', 100) / 1000,
+      ...(dtls.ca !== undefined ? { ca: dtls.ca } : {}),
+      ...(dtls.cert !== undefined ? { cert: dtls.cert } : {}),
+      ...(dtls.key !== undefined ? { key: dtls.key } : {}),
+    });
+  }
   if (discovery) {
     settings.discoveryAddress = discovery.address ?? settings.discoveryAddress;
     settings.discoveryPort = discovery.port === undefined ? settings.discoveryPort : checkPort(discovery.port, 'discovery.port', false);

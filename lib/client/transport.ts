@@ -9,6 +9,8 @@
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { ErrorCode, MqttSnError } from '../errors';
+import { isIP } from 'node:net';
+import { DtlsTransport, type DtlsTransportOptions } from '../transport/dtls';
 import { isMulticast, plainAddress, type Endpoint, type Family } from '../transport/endpoint';
 import type { DatagramTransport, ReceivedDatagram, TransportFactory } from '../transport/types';
 
@@ -19,6 +21,8 @@ export type DatagramListener = (datagram: ReceivedDatagram) => void;
 export class ClientSockets {
   private gateway: DatagramTransport | undefined;
   private family: Family | undefined;
+  /** The DTLS layer over the gateway transport, when the client speaks DTLS. */
+  private secured: DtlsTransport | undefined;
   private discovery: DatagramTransport | undefined;
   private discoveryOpening = false;
 
@@ -47,13 +51,30 @@ export class ClientSockets {
     );
   }
 
-  /** Opens the gateway transport for `family` (reopens it when the family changes). */
-  async open(family: Family, localHost: string, localPort: number): Promise<void> {
-    if (this.gateway && this.family === family) return;
+  /**
+   * Opens the gateway transport for `family` (reopens it when the family or
+   * the DTLS settings change); with `dtls`, DTLS runs over it.
+   */
+  async open(family: Family, localHost: string, localPort: number, dtls?: () => DtlsTransportOptions): Promise<void> {
+    if (this.gateway && this.family === family && (this.secured !== undefined) === (dtls !== undefined)) return;
     this.closeGatewaySocket();
-    const transport = await this.bound({ family, address: localHost, port: localPort, broadcast: family === 4 });
+    const options = dtls?.();
+    const transport = await this.bound({ family, address: localHost, port: localPort, broadcast: family === 4 }, options);
     this.gateway = transport;
+    this.secured = options ? (transport as DtlsTransport) : undefined;
     this.family = family;
+  }
+
+  /**
+   * With DTLS: a fresh handshake with the gateway (the session resumed when it
+   * can be), so every CONNECT starts on an association the gateway knows.
+   * Rejects with the handshake's coded error (270-284).
+   */
+  async secure(gateway: Endpoint, host: string): Promise<void> {
+    const dtls = this.secured;
+    if (!dtls) return;
+    dtls.disconnect(gateway);
+    await dtls.connect(gateway, isIP(host) ? undefined : host);
   }
 
   send(datagram: Buffer, to: Endpoint): void {
@@ -114,6 +135,7 @@ export class ClientSockets {
   closeGatewaySocket(): void {
     const gateway = this.gateway;
     this.gateway = undefined;
+    this.secured = undefined;
     this.family = undefined;
     void gateway?.close();
   }
@@ -123,8 +145,8 @@ export class ClientSockets {
     this.closeDiscoverySocket();
   }
 
-  private async bound(options: Parameters<DatagramTransport['bind']>[0]): Promise<DatagramTransport> {
-    const transport = this.factory();
+  private async bound(options: Parameters<DatagramTransport['bind']>[0], dtls?: DtlsTransportOptions): Promise<DatagramTransport> {
+    const transport = dtls ? new DtlsTransport(this.factory(), dtls) : this.factory();
     transport.onReceive((batch) => {
       for (const datagram of batch) this.onDatagram(datagram);
     });

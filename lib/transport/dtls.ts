@@ -153,11 +153,15 @@ export class DtlsTransport implements DatagramTransport {
     return data.length;
   }
 
-  /** Client: resolves once the handshake with `to` is done (starting it if needed); rejects with its coded error. */
-  connect(to: Endpoint): Promise<void> {
+  /**
+   * Client: resolves once the handshake with `to` is done (starting it if
+   * needed); rejects with its coded error. `servername` is the name the
+   * peer's certificate must carry (default: the option, else the address).
+   */
+  connect(to: Endpoint, servername?: string): Promise<void> {
     if (this.server) return Promise.reject(new MqttSnError(ErrorCode.WRONG_STATE, 'A DTLS server does not connect: clients connect to it.'));
     if (!this.bound) return Promise.reject(new MqttSnError(ErrorCode.UDP_NOT_ACTIVE, 'The dtls transport is not bound.'));
-    const peer = this.peers.get(peerName(to)) ?? this.open(to);
+    const peer = this.peers.get(peerName(to)) ?? this.open(to, servername);
     return peer ? peer.ready : Promise.reject(new MqttSnError(ErrorCode.HANDSHAKE, `Cannot start a DTLS handshake with ${formatEndpoint(to)}.`));
   }
 
@@ -199,10 +203,10 @@ export class DtlsTransport implements DatagramTransport {
     return this.closing;
   }
 
-  private open(to: Endpoint): DtlsPeer | undefined {
+  private open(to: Endpoint, servername?: string): DtlsPeer | undefined {
     let connection;
     try {
-      connection = coded(() => new this.binding.Connection(this.context, peerName(to), isIPv6(to.address), this.servername ?? to.address));
+      connection = coded(() => new this.binding.Connection(this.context, peerName(to), isIPv6(to.address), servername ?? this.servername ?? to.address));
     } catch (error) {
       this.report(error as MqttSnError);
       return undefined;

@@ -4,15 +4,20 @@
  * written to their standard input they send as application data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { until } from './wait';
+import { until } from './until';
 
 export class OpenSslPeer {
   output = '';
+  /** Everything printed, as octets (application data may be binary). */
+  outputBytes = Buffer.alloc(0);
   errors = '';
   private readonly exited: Promise<void>;
 
   private constructor(private readonly child: ChildProcess) {
-    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.output += chunk.toString('utf8');
+      this.outputBytes = Buffer.concat([this.outputBytes, chunk]);
+    });
     child.stderr?.on('data', (chunk: Buffer) => (this.errors += chunk.toString('utf8')));
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
@@ -34,6 +39,11 @@ export class OpenSslPeer {
   /** Sends `text` as application data (one line). */
   say(text: string): void {
     this.child.stdin?.write(`${text}\n`);
+  }
+
+  /** Sends `octets` as they are: one write, one record (with -quiet). */
+  write(octets: Buffer): void {
+    this.child.stdin?.write(octets);
   }
 
   async heard(text: string, timeoutMs = 10000): Promise<void> {

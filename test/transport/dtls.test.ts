@@ -4,10 +4,7 @@
  * close_notify, a lossy link, and coded errors for bad settings.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
 import * as dgram from 'node:dgram';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { DtlsTransport, type DtlsTransportOptions } from '../../lib/transport/dtls';
@@ -18,6 +15,7 @@ import type { DatagramTransport } from '../../lib/transport/types';
 import { UdpTransport } from '../../lib/transport/udp';
 import { makeCertificates, type TestCertificates } from '../helpers/certificates';
 import { openDtlsSide, type DtlsSide } from '../helpers/dtls-side';
+import { runWithoutAddon } from '../helpers/no-addon';
 import { until } from '../helpers/wait';
 
 const KEY = '00112233445566778899aabbccddeeff';
@@ -175,24 +173,15 @@ describe('DTLS transport', function () {
     ]);
   });
 
-  it('fails at once with 270 where the addon is not installed, while UDP works', function () {
-    // A copy of the compiled package without build/ or prebuilds/: what an install without a compiler has.
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttsn-no-addon-'));
-    try {
-      fs.cpSync(path.resolve(__dirname, '..', '..', 'lib'), path.join(root, 'dist', 'lib'), { recursive: true });
-      fs.symlinkSync(path.resolve(__dirname, '..', '..', '..', 'node_modules'), path.join(root, 'node_modules'));
-      const script = `
-        const { DtlsTransport } = require('./dist/lib/transport/dtls');
-        const { UdpTransport } = require('./dist/lib/transport/udp');
-        let code;
-        try { new DtlsTransport(new UdpTransport(), { role: 'client', pskIdentity: 'a', pskKey: '01' }); } catch (e) { code = e.code + ' ' + e.message; }
-        const udp = new UdpTransport();
-        udp.bind({ family: 4, address: '127.0.0.1' }).then(() => udp.close()).then(() => console.log(code + ' | udp ok'));`;
-      const output = execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', env: { ...process.env, MQTTSN_NATIVE: '' } });
-      assert.match(output, /^270 DTLS needs the native addon/);
-      assert.match(output, /udp ok/);
-    } finally {
-      fs.rmSync(root, { recursive: true, force: true });
-    }
+  it('fails at once with 270 where the addon is not installed, while UDP works', () => {
+    const output = runWithoutAddon(`
+      const { DtlsTransport } = require('./dist/lib/transport/dtls');
+      const { UdpTransport } = require('./dist/lib/transport/udp');
+      let code;
+      try { new DtlsTransport(new UdpTransport(), { role: 'client', pskIdentity: 'a', pskKey: '01' }); } catch (e) { code = e.code + ' ' + e.message; }
+      const udp = new UdpTransport();
+      udp.bind({ family: 4, address: '127.0.0.1' }).then(() => udp.close()).then(() => console.log(code + ' | udp ok'));`);
+    assert.match(output, /^270 DTLS needs the native addon/);
+    assert.match(output, /udp ok/);
   });
 });
