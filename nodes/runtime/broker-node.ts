@@ -3,6 +3,7 @@
  * client (through GatewayConnection) shared by every node that selects it.
  */
 import { randomBytes } from 'node:crypto';
+import type { ConnectionSettings } from './client-options';
 import { GatewayConnection, type ConnectionUser } from './connection';
 import type { Node, NodeAPI, NodeDef } from './red';
 import { PredefinedTopics } from './topics';
@@ -25,10 +26,41 @@ export interface BrokerDef extends NodeDef {
   retryCount: number | string;
   timeout: number | string;
   logLevel: number | string;
+  /** Security tab: DTLS with a pre-shared key (in the credentials) and/or certificate files. */
+  dtls?: boolean | string;
+  dtlsCaFile?: string;
+  dtlsCertFile?: string;
+  dtlsKeyFile?: string;
+  dtlsServername?: string;
+  dtlsVerify?: boolean | string;
+}
+
+/** Kept in Node-RED's credentials store, never in the flow file. */
+export interface BrokerCredentials {
+  pskIdentity?: string;
+  pskKey?: string;
 }
 
 export interface BrokerNode extends Node {
   connection: GatewayConnection;
+  credentials?: BrokerCredentials;
+}
+
+/** The Security tab's settings as the client's dtls option; undefined when DTLS is off. */
+export function dtlsSettings(def: BrokerDef, credentials: BrokerCredentials | undefined): ConnectionSettings['dtls'] {
+  if (parseFlag(def.dtls) !== true) return undefined;
+  const text = (value: string | undefined): string | undefined => (value ?? '').trim() || undefined;
+  const pskIdentity = text(credentials?.pskIdentity);
+  const pskKey = text(credentials?.pskKey);
+  return {
+    ...(pskIdentity !== undefined ? { pskIdentity } : {}),
+    ...(pskKey !== undefined ? { pskKey } : {}),
+    ...(text(def.dtlsCaFile) !== undefined ? { caFile: text(def.dtlsCaFile) } : {}),
+    ...(text(def.dtlsCertFile) !== undefined ? { certFile: text(def.dtlsCertFile) } : {}),
+    ...(text(def.dtlsKeyFile) !== undefined ? { keyFile: text(def.dtlsKeyFile) } : {}),
+    ...(text(def.dtlsServername) !== undefined ? { servername: text(def.dtlsServername) } : {}),
+    verifyPeer: parseFlag(def.dtlsVerify) ?? true,
+  };
 }
 
 /** Users of the config node: they hold it by id, as the core MQTT nodes do. */
@@ -110,6 +142,7 @@ export function registerBrokerNode(RED: NodeAPI): void {
         predefined,
         reconnectMinMs: 1000,
         reconnectMaxMs: 30000,
+        dtls: dtlsSettings(def, node.credentials),
       },
       {
         log: (message) => node.log(message),
@@ -121,7 +154,9 @@ export function registerBrokerNode(RED: NodeAPI): void {
       void bounded(node.connection.stop()).then(() => done());
     });
   }
-  RED.nodes.registerType('mqtt-sn-broker', MqttSnBrokerNode);
+  RED.nodes.registerType('mqtt-sn-broker', MqttSnBrokerNode, {
+    credentials: { pskIdentity: { type: 'text' }, pskKey: { type: 'password' } },
+  });
 }
 
 /** The config node a user node selected, or undefined (after logging why). */

@@ -1,7 +1,7 @@
 /**
  * The config node's settings and the MqttSnClient options they become.
  */
-import type { ManagedClientOptions } from '../../lib';
+import { MqttSnClient, MqttSnError, type DatagramTransport, type ManagedClientOptions } from '../../lib';
 import type { PredefinedTopics } from './topics';
 
 export interface WillSettings {
@@ -35,6 +35,8 @@ export interface ConnectionSettings {
   /** First reconnect delay; doubles up to reconnectMaxMs. */
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** DTLS to the gateway (the Security tab); the pre-shared key comes from the node's credentials. */
+  dtls?: NonNullable<ManagedClientOptions['dtls']>;
 }
 
 export function clientOptions(settings: ConnectionSettings): ManagedClientOptions {
@@ -57,5 +59,24 @@ export function clientOptions(settings: ConnectionSettings): ManagedClientOption
     reconnect: { minDelay: settings.reconnectMinMs, maxDelay: settings.reconnectMaxMs },
     // As the core MQTT nodes hold messages while reconnecting, for at most the call timeout.
     hold: { timeout: settings.timeout * 1000 },
+    ...(settings.dtls ? { dtls: settings.dtls } : {}),
   };
+}
+
+/**
+ * The connection's client. When the DTLS settings cannot work (no native
+ * addon, a bad key), the client still exists for the nodes that use it, but
+ * every connect fails with that coded error: never a fallback to plain UDP.
+ */
+export function connectionClient(settings: ConnectionSettings, report: (error: MqttSnError) => void): MqttSnClient {
+  try {
+    return new MqttSnClient(clientOptions(settings));
+  } catch (error) {
+    if (!(error instanceof MqttSnError) || !settings.dtls) throw error;
+    report(error);
+    const refusing = (): DatagramTransport => {
+      throw error;
+    };
+    return new MqttSnClient({ ...clientOptions({ ...settings, dtls: undefined }), transport: refusing });
+  }
 }

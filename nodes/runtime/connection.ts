@@ -5,8 +5,8 @@
  * connection and the status they all show; NodeSubscriptions keeps whose
  * listener hears which subscription.
  */
-import { ErrorCode, MqttSnClient } from '../../lib';
-import { clientOptions, type ConnectionSettings } from './client-options';
+import { ErrorCode, type MqttSnClient } from '../../lib';
+import { connectionClient, type ConnectionSettings } from './client-options';
 import type { NodeStatus } from './red';
 import { statusOf, type LinkState } from './status';
 import { NodeSubscriptions, predefinedId, type MessageListener, type SubscriptionSpec } from './subscriptions';
@@ -42,7 +42,7 @@ export class GatewayConnection {
     readonly settings: ConnectionSettings,
     logger: ConnectionLog,
   ) {
-    const client = new MqttSnClient(clientOptions(settings));
+    const client = connectionClient(settings, (error) => logger.warn(`DTLS: ${error.description} (${error.code})`));
     this.client = client;
     this.subscriptions = new NodeSubscriptions(client, settings.predefined, (message) => logger.warn(message));
     client.on('reconnect', () => this.setState('connecting'));

@@ -37,13 +37,6 @@ describe('client over DTLS, OpenSSL s_server as the gateway', function () {
     return { peer, port };
   }
 
-  /** Answers the client's CONNECT with CONNACK accepted once s_server has printed it. */
-  async function acceptConnect(peer: OpenSslPeer, clientId: string): Promise<void> {
-    const connect = encode({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId });
-    await until(() => peer.outputBytes.includes(connect), `CONNECT of ${clientId} through s_server`, 20000);
-    peer.write(encode({ type: 'CONNACK', returnCode: 0 }));
-  }
-
   function mqttsn(settings: string[]): MQTTSN {
     const client = new MQTTSN();
     client.clientId = 'sensor-1';
@@ -58,7 +51,7 @@ describe('client over DTLS, OpenSSL s_server as the gateway', function () {
     const { peer, port } = await server(['-nocert', '-psk', KEY, '-psk_identity', 'sensor-1']);
     const client = mqttsn(['DTLSPSKIdentity=sensor-1', `DTLSPSKKey=${KEY}`]);
     const connected = client.connectTo('127.0.0.1', port);
-    await acceptConnect(peer, 'sensor-1');
+    await peer.acceptConnect('sensor-1');
     await connected;
     await client.publishMessage('ab', 2, 0, 'over dtls');
     const publish: Packet = { type: 'PUBLISH', dup: false, qos: 0, retain: false, topicIdType: 2, topicId: 'ab', msgId: 0, payload: Buffer.from('over dtls') };
@@ -71,7 +64,7 @@ describe('client over DTLS, OpenSSL s_server as the gateway', function () {
     const client = new MqttSnClient({ host: '127.0.0.1', port, clientId: 'sensor-2', reconnect: false, dtls: { caFile: certs.caFile, servername: 'localhost' } });
     closers.push(() => client.end(true));
     const connected = client.connect();
-    await acceptConnect(peer, 'sensor-2');
+    await peer.acceptConnect('sensor-2');
     await connected;
   });
 

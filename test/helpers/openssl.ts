@@ -4,6 +4,7 @@
  * written to their standard input they send as application data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { encode } from '../../lib/codec';
 import { until } from './until';
 
 export class OpenSslPeer {
@@ -44,6 +45,13 @@ export class OpenSslPeer {
   /** Sends `octets` as they are: one write, one record (with -quiet). */
   write(octets: Buffer): void {
     this.child.stdin?.write(octets);
+  }
+
+  /** Plays a gateway: once the client's CONNECT has come through, answers CONNACK accepted. */
+  async acceptConnect(clientId: string, timeoutMs = 20000): Promise<void> {
+    const connect = encode({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId });
+    await until(() => this.outputBytes.includes(connect), `CONNECT of ${clientId} through openssl`, timeoutMs);
+    this.write(encode({ type: 'CONNACK', returnCode: 0 }));
   }
 
   async heard(text: string, timeoutMs = 10000): Promise<void> {

@@ -54,7 +54,7 @@ describe('nodes: helpers', function () {
     // The configurations of the default gateway follow its port; the flow-hosted gateway's keeps its own.
     assert.deepEqual(
       configs.map((n) => [n.id, n.port]).sort(),
-      [['mqttsn.gw1885', 1885], ['mqttsn.local', 2000], ['mqttsn.sensor', 2000]],
+      [['mqttsn.dtls', 8883], ['mqttsn.gw1885', 1885], ['mqttsn.local', 2000], ['mqttsn.sensor', 2000]],
     );
     const tabIds = new Set(tabs.map((t) => t.id));
     for (const node of flows) {
