@@ -35,6 +35,9 @@ Options:
   --max-idle SECONDS    silence allowed to a session with keep-alive 0 (default 3600)
   --search-per-source N SEARCHGW answers a second to one IP address (default 1)
   --max-clients N       sessions in all (default 10000)
+  --session-bytes N     octets one session may hold: queued messages, topic names,
+                        subscription filters (default 1048576)
+  --total-bytes N       octets all sessions together may hold (default 268435456)
   --will-update-interval MS  at most one broker reconnect per client for will updates
                         in this many ms (default 1000)
   --topic-max-levels N  most levels in a client's topic (default 100)
@@ -74,6 +77,8 @@ const LIMIT_FLAGS: Record<string, keyof NonNullable<GatewayOptions['limits']>> =
   '--max-idle': 'maxIdle',
   '--search-per-source': 'searchPerSource',
   '--max-clients': 'clients',
+  '--session-bytes': 'sessionBytes',
+  '--total-bytes': 'totalBytes',
 };
 
 /** Flags that set a number among `topics`. */

@@ -13,6 +13,8 @@ import { Outbox } from './outbox';
 import type { EndReason, SessionHost, UpstreamLink, UpstreamSink, Will } from './ports';
 import { hasWildcard } from '../topics';
 import { describeTopicFault, topicFilterFault, topicNameFault } from './topic-policy';
+import { FilterMap } from './memory-budget';
+import { messageBytes } from './message-queue';
 import { TopicRegistry } from './topic-registry';
 import { countCongestion, countUpstream } from './stats';
 
@@ -37,7 +39,7 @@ export class GatewaySession implements UpstreamSink {
   cleanSession = true;
   keepAlive = 0;
   /** The subscriptions by filter with their granted QoS; kept across connections when cleanSession is off. */
-  readonly subscriptions = new Map<string, SessionQoS>();
+  readonly subscriptions = new FilterMap<SessionQoS>();
 
   private readonly link: UpstreamLink;
   private readonly registry: TopicRegistry;
@@ -254,6 +256,7 @@ export class GatewaySession implements UpstreamSink {
 
   /** A normal topic id for `name`; undefined (counted as congestion) when the client has its limit. */
   private topicIdFor(name: string): number | undefined {
+    if (this.registry.idOf(name) === undefined && this.memoryRefuses(name)) return undefined;
     const id = this.registry.register(name);
     if (id === undefined) countCongestion(this.host.stats, 'topicsPerClient');
     return id;
@@ -340,6 +343,7 @@ export class GatewaySession implements UpstreamSink {
     if (filter === undefined) return answer(0, predefinedId, ReturnCode.INVALID_TOPIC_ID);
     if (this.nameRefused(filter, 'SUBSCRIBE to', true)) return answer(0, 0, ReturnCode.NOT_SUPPORTED);
     // Wildcard filters take no topic id: the same limit bounds how many a client holds.
+    if (!this.subscriptions.has(filter) && this.memoryRefuses(filter)) return answer(0, 0, ReturnCode.CONGESTION);
     if (!this.subscriptions.has(filter) && this.subscriptions.size + this.subscribing >= this.host.options.limits.topicsPerClient) {
       countCongestion(this.host.stats, 'topicsPerClient');
       return answer(0, 0, ReturnCode.CONGESTION);
@@ -431,7 +435,33 @@ export class GatewaySession implements UpstreamSink {
 
   /** A message from the broker for this client. */
   deliver(message: DownstreamMessage): void {
-    if (this.state !== 'ended') this.outbox.add(message);
+    if (this.state === 'ended') return;
+    const verdict = this.takeMemory(messageBytes(message));
+    if (verdict !== 'ok') {
+      if (message.qos === 0) this.host.stats.droppedQos0++;
+      else this.host.stats.refusedQos12++;
+      this.host.log(message.qos === 0 ? 'debug' : 'warn', `client ${this.clientId}: ${verdict} reached, a QoS ${message.qos} message on ${message.topic} refused`);
+      return;
+    }
+    this.outbox.add(message);
+  }
+
+  /** Octets this session holds: queued messages, registered topic names, subscription filters. */
+  memoryBytes(): number {
+    return this.outbox.queuedBytes() + this.registry.bytes + this.subscriptions.bytes;
+  }
+
+  private takeMemory(bytes: number): 'ok' | 'sessionBytes' | 'totalBytes' {
+    return this.host.takeMemory?.(this.memoryBytes(), bytes) ?? 'ok';
+  }
+
+  /** Whether a new topic name or filter fits the memory limits; counted as congestion when not. */
+  private memoryRefuses(topic: string): boolean {
+    const verdict = this.takeMemory(topic.length);
+    if (verdict === 'ok') return false;
+    countCongestion(this.host.stats, verdict);
+    this.host.log('warn', `client ${this.clientId}: ${verdict} reached, ${JSON.stringify(topic.slice(0, 100))} refused`);
+    return true;
   }
 
   upstreamLost(reason: string): void {

@@ -23,6 +23,7 @@ import { isMulticast, sameAddress } from '../transport/endpoint';
 import { AggregatingLink, SharedConnection, TransparentLink } from './upstream';
 import { AddressProof, answerOf, awaitedId } from './address-proof';
 import { BrokerConnections } from './broker-connections';
+import { MemoryBudget } from './memory-budget';
 import { RateLimit, SourceCounter } from './source-limits';
 import { mayTakeOver } from './takeover';
 
@@ -117,11 +118,21 @@ export class MqttSnGateway extends EventEmitter {
     super();
     this.options = resolveOptions(options);
     this.proof = new AddressProof(Math.max(4096, 2 * this.options.limits.clients));
+    const memory = new MemoryBudget(
+      () => this.options.limits,
+      () => {
+        let total = 0;
+        for (const session of this.byClientId.values()) total += session.memoryBytes();
+        return total;
+      },
+      () => this.timers.now(),
+    );
     this.setRateLimits();
     this.host = {
       options: this.options,
       timers,
       stats: this.stats,
+      takeMemory: (holds, bytes) => memory.take(holds, bytes),
       send: (session, packet) => this.sendTo(this.routes.get(session.key), packet, 'session'),
       log: (level, message) => this.log(level, message),
       connected: (session) => this.onConnected(session),

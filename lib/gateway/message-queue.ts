@@ -15,8 +15,15 @@ export interface DownstreamMessage {
 /** What push() did: queued, queued after evicting a QoS 0 message, or refused. */
 export type PushResult = 'queued' | 'evicted-qos0' | 'dropped-qos0' | 'refused';
 
+/** Octets a message takes in a queue, as the memory limits count them. */
+export function messageBytes(message: DownstreamMessage): number {
+  return message.payload.length + message.topic.length;
+}
+
 export class MessageQueue {
   private items: DownstreamMessage[] = [];
+  /** Octets of payload and topic name held, kept as messages come and go. */
+  private size = 0;
 
   constructor(private readonly limit: number) {}
 
@@ -24,23 +31,23 @@ export class MessageQueue {
     return this.items.length;
   }
 
-  /** Octets of payload and topic name held (counted when asked: only metrics ask). */
+  /** Octets of payload and topic name held. */
   bytes(): number {
-    let total = 0;
-    for (const m of this.items) total += m.payload.length + m.topic.length;
-    return total;
+    return this.size;
   }
 
   push(message: DownstreamMessage): PushResult {
     if (this.items.length < this.limit) {
       this.items.push(message);
+      this.size += messageBytes(message);
       return 'queued';
     }
     if (message.qos === 0) return 'dropped-qos0';
     const victim = this.items.findIndex((m) => m.qos === 0);
     if (victim < 0) return 'refused';
-    this.items.splice(victim, 1);
+    this.size -= messageBytes(this.items.splice(victim, 1)[0]);
     this.items.push(message);
+    this.size += messageBytes(message);
     return 'evicted-qos0';
   }
 
@@ -49,22 +56,27 @@ export class MessageQueue {
   }
 
   shift(): DownstreamMessage | undefined {
-    return this.items.shift();
+    const message = this.items.shift();
+    if (message) this.size -= messageBytes(message);
+    return message;
   }
 
   /** Puts messages taken out earlier back in front, beyond the limit if need be: they were accepted once. */
   restore(messages: DownstreamMessage[]): void {
     this.items.unshift(...messages);
+    for (const message of messages) this.size += messageBytes(message);
   }
 
   /** Removes every message for `topic` (its REGISTER was rejected). */
   removeTopic(topic: string): number {
     const before = this.items.length;
     this.items = this.items.filter((m) => m.topic !== topic);
+    this.size = this.items.reduce((total, m) => total + messageBytes(m), 0);
     return before - this.items.length;
   }
 
   clear(): void {
     this.items = [];
+    this.size = 0;
   }
 }

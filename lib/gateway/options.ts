@@ -57,6 +57,10 @@ export interface GatewayOptions {
     maxIdle?: number;
     /** SEARCHGW answers a second to one source IP address. Default 1. */
     searchPerSource?: number;
+    /** Octets one session may hold: queued messages, registered topic names, subscription filters. Default 1 MiB. */
+    sessionBytes?: number;
+    /** Octets all sessions together may hold. Default 256 MiB. */
+    totalBytes?: number;
   };
   /** Who may take over a live session with its client id. Default 'same-address'. */
   takeover?: TakeoverPolicy;
@@ -111,6 +115,8 @@ export interface ResolvedOptions {
     newSessionsTotal: number;
     maxIdle: number;
     searchPerSource: number;
+    sessionBytes: number;
+    totalBytes: number;
   };
   takeover: TakeoverPolicy;
   wakeMove: 'none' | 'same-host' | 'any';
@@ -233,6 +239,8 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
       newSessionsTotal: positive(limits.newSessionsTotal, 'limits.newSessionsTotal', 1000),
       maxIdle: integer(limits.maxIdle, 'limits.maxIdle', 1, 0x7fffffff / 1000, 3600),
       searchPerSource: positive(limits.searchPerSource, 'limits.searchPerSource', 1),
+      sessionBytes: integer(limits.sessionBytes, 'limits.sessionBytes', 1024, Number.MAX_SAFE_INTEGER, 1 << 20),
+      totalBytes: integer(limits.totalBytes, 'limits.totalBytes', 1024, Number.MAX_SAFE_INTEGER, 256 << 20),
     },
     takeover,
     wakeMove,

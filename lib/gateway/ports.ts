@@ -56,6 +56,12 @@ export interface SessionHost<S = unknown> {
   readonly options: ResolvedOptions;
   readonly timers: SessionTimers;
   readonly stats: GatewayStats;
+  /**
+   * Whether `bytes` more octets fit a session that holds `sessionHolds` and
+   * all sessions together (limits.sessionBytes, limits.totalBytes); counted when
+   * they do. Absent: no memory limits.
+   */
+  takeMemory?(sessionHolds: number, bytes: number): 'ok' | 'sessionBytes' | 'totalBytes';
   send(session: S, packet: Packet): void;
   log(level: LogLevel, message: string): void;
   connected(session: S): void;

@@ -28,6 +28,9 @@ export class TopicRegistry {
     }
   }
 
+  /** Octets of the normal topic names held (the memory limits count them). */
+  bytes = 0;
+
   get size(): number {
     return this.nameById.size;
   }
@@ -42,6 +45,7 @@ export class TopicRegistry {
     this.nextId = id >= 0xfffe ? 1 : id + 1;
     this.idByName.set(name, id);
     this.nameById.set(id, name);
+    this.bytes += name.length;
     return id;
   }
 
@@ -50,6 +54,7 @@ export class TopicRegistry {
     const name = this.nameById.get(id);
     if (name === undefined) return;
     this.nameById.delete(id);
+    this.bytes -= name.length;
     this.idByName.delete(name);
   }
 
@@ -57,6 +62,7 @@ export class TopicRegistry {
   clearNormal(): void {
     this.idByName.clear();
     this.nameById.clear();
+    this.bytes = 0;
     this.nextId = 1;
   }
 

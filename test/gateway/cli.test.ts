@@ -33,13 +33,13 @@ describe('mqtt-sn-gateway command', function () {
     const options = parseArguments([
       '--config', config, '--takeover', 'allow', '--wake-move', 'same-host', '--sessions-per-source', '3',
       '--new-sessions-per-source', '2.5', '--new-sessions-total', '100', '--max-idle', '600', '--search-per-source', '2',
-      '--will-update-interval', '500', '--topic-max-length', '256', '--allow-dollar-topics', 'true',
+      '--will-update-interval', '500', '--topic-max-length', '256', '--allow-dollar-topics', 'true', '--session-bytes', '65536',
     ]);
     assert.deepStrictEqual(options, {
       takeover: 'allow',
       wakeMove: 'same-host',
       willUpdateInterval: 500,
-      limits: { clients: 50, sessionsPerSource: 3, newSessionsPerSource: 2.5, newSessionsTotal: 100, maxIdle: 600, searchPerSource: 2 },
+      limits: { clients: 50, sessionsPerSource: 3, newSessionsPerSource: 2.5, newSessionsTotal: 100, maxIdle: 600, searchPerSource: 2, sessionBytes: 65536 },
       topics: { maxLevels: 9, maxLength: 256, allowDollar: true },
     });
     assert.throws(() => parseArguments(['--max-idle', 'soon']), /--max-idle needs a number/);
