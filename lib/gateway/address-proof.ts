@@ -15,9 +15,9 @@ import type { Packet } from '../codec/packets';
 const MAX_MISSES = 16;
 /** Message ids remembered per address (the newest). */
 const EXPECTED_IDS = 32;
-/** Datagrams held per unproven address, and their octets. */
-const HELD_DATAGRAMS = 16;
-const HELD_BYTES = 8192;
+/** Datagrams held per unproven address of a session, and their octets. */
+const HELD_DATAGRAMS = 8;
+const HELD_BYTES = 4096;
 /** A probe (PINGREQ) unanswered this long may be sent again (the first may have been lost). */
 const PROBE_AGAIN_MS = 5000;
 
@@ -82,24 +82,25 @@ export class AddressProof {
 
   /**
    * Whether `datagram` may go to `address` now: 'send' (counted), 'held'
-   * (queued until the address proves itself) or 'dropped' (no room left).
+   * (queued until the address proves itself; only when `hold`, for the
+   * address of a session) or 'dropped'.
    */
-  send(address: string, datagram: Buffer): SendVerdict {
+  send(address: string, datagram: Buffer, hold = true): SendVerdict {
     const ledger = this.ledger(address);
     if (ledger.proven || (ledger.held.length === 0 && ledger.sent + datagram.length <= ledger.received)) {
       ledger.sent += datagram.length;
       return 'send';
     }
-    if (ledger.held.length >= HELD_DATAGRAMS || ledger.heldBytes + datagram.length > HELD_BYTES) return 'dropped';
+    if (!hold || ledger.held.length >= HELD_DATAGRAMS || ledger.heldBytes + datagram.length > HELD_BYTES) return 'dropped';
     ledger.held.push(datagram);
     ledger.heldBytes += datagram.length;
     return 'held';
   }
 
-  /** Whether a probe (PINGREQ) should go out: the address is unproven, holds datagrams and none is out yet. */
+  /** Whether a probe (PINGREQ) should go out to an unproven address something was held back from: none is out yet. */
   wantsProbe(address: string, now: number): boolean {
     const ledger = this.ledgers.get(address);
-    return ledger !== undefined && !ledger.proven && !ledger.pingSpoiled && ledger.held.length > 0 && now - ledger.probedAt >= PROBE_AGAIN_MS;
+    return ledger !== undefined && !ledger.proven && !ledger.pingSpoiled && now - ledger.probedAt >= PROBE_AGAIN_MS;
   }
 
   probeSent(address: string, now: number): void {

@@ -605,7 +605,7 @@ export class MqttSnGateway extends EventEmitter {
     }
     if (kind !== 'own') {
       const to = `${route.address}|${route.port}`;
-      const verdict = this.proof.send(to, bytes);
+      const verdict = this.proof.send(to, bytes, kind === 'session');
       if (verdict !== 'send') {
         if (verdict === 'dropped') this.stats.unproven++;
         const now = this.timers.now();

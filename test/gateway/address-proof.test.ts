@@ -20,8 +20,10 @@ describe('gateway address proof', () => {
     assert.strictEqual(proof.send('a', bytes(6)), 'send');
     assert.strictEqual(proof.send('a', bytes(6)), 'held');
     assert.strictEqual(proof.send('a', bytes(1)), 'held', 'in order: nothing overtakes what is held');
-    for (let i = 0; i < 14; i++) proof.send('a', bytes(10));
+    for (let i = 0; i < 6; i++) proof.send('a', bytes(10));
     assert.strictEqual(proof.send('a', bytes(10)), 'dropped');
+    proof.received('r', 10);
+    assert.strictEqual(proof.send('r', bytes(11), false), 'dropped', 'an answer to an address without a session is not held');
   });
 
   it('is proven by an acknowledgement of a message id it was sent, or by a PINGRESP to a probe', () => {
