@@ -91,6 +91,9 @@ describe('gateway under hostile input', function () {
         const port = gateway.address().port;
 
         honest.clientId = 'honest';
+        // A keep-alive, as a real client has: a session silent for longer (or, with 0, for limits.maxIdle)
+        // may be taken over by a storm of its client id, as the takeover policy allows.
+        honest.keepAliveInterval = 30;
         honest.timeout = 60;
         for (const setting of ['RetryInterval=1', 'RetryCount=20', 'PingTimeout=2', 'ConnectionTimeout=20']) honest.config(setting);
         await honest.connectTo('127.0.0.1', port);
