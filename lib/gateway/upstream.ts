@@ -11,7 +11,7 @@ import type * as mqtt from 'mqtt';
 import type { SessionQoS } from '../codec/packets';
 import { corkForTurn, type BrokerDialer } from './broker-connection';
 import { closeClient, type BrokerConnections } from './broker-connections';
-import { dropUnacknowledgedOnClose } from './broker-refusal';
+import { dropUnacknowledgedOnClose, RefusedTopics } from './broker-refusal';
 import type { DownstreamMessage } from './message-queue';
 import type { LogLevel } from './options';
 import type { OpenParams, UpstreamLink, UpstreamSink, Will } from './ports';
@@ -208,6 +208,8 @@ interface FilterEntry {
 /** One MQTT connection shared by many sessions (and the gateway's own publishes). */
 export class SharedConnection {
   client: mqtt.MqttClient | undefined;
+  /** Topics the broker closed this connection over, twice: refused here instead. */
+  private readonly refusedTopics = new RefusedTopics();
   private readonly filters = new Map<string, FilterEntry>();
   /**
    * The subscription the broker answered last. A message with the retain flag
@@ -240,7 +242,7 @@ export class SharedConnection {
       protocolVersion: 4,
     });
     this.client = client;
-    dropUnacknowledgedOnClose(client, this.log);
+    dropUnacknowledgedOnClose(client, this.log, this.refusedTopics);
     client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, packet.qos as SessionQoS, packet.retain));
     // Packet events come in wire order, unlike subscribe callbacks, which may
     // run after the retained messages that followed the SUBACK were handed out.
@@ -284,6 +286,7 @@ export class SharedConnection {
 
   publish(message: DownstreamMessage, done: (error?: Error) => void): void {
     if (!this.client) return done(new Error('gateway stopped'));
+    if (this.refusedTopics.refused(message.topic)) return done(new Error(`the broker refused ${message.topic} before`));
     corkForTurn(this.client);
     this.client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, (error) => done(error ?? undefined));
   }

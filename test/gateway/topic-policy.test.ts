@@ -99,6 +99,35 @@ describe('gateway topic rules against the broker', function () {
     });
   }
 
+  it('refuses a topic itself once the broker has closed the shared connection over it twice', async () => {
+    const broker = await countingAedes((topic) => topic.startsWith('forbidden/'));
+    try {
+      const gateway = await startGateway({ mode: 'aggregating', broker: broker.url, logLevel: 'error' });
+      const attacker = await client(gateway, 'attacker');
+      const id = await attacker.register('forbidden/again');
+      const before = broker.accepted();
+      for (let round = 1; round <= 3; round++) {
+        const deadline = Date.now() + 10000;
+        // wait for the shared connection to be back (a CONNECT is accepted again)
+        for (;;) {
+          const probe = await RawClient.open(gateway.address().port);
+          const ack = await probe.request({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: `probe-${round}` }, 'CONNACK', 5000);
+          await probe.close();
+          if (ack.returnCode === 0) break;
+          assert.ok(Date.now() < deadline, 'the shared connection did not come back');
+          await delay(200);
+        }
+        const refused = await attacker.request({ type: 'PUBLISH', dup: false, qos: 1, retain: false, topicIdType: 0, topicId: id, msgId: round, payload: Buffer.from('x') }, 'PUBACK', 5000);
+        assert.strictEqual(refused.returnCode, 1);
+      }
+      await delay(1500);
+      assert.strictEqual(broker.accepted() - before, 2, 'two reconnects: the third publish never reached the broker');
+    } finally {
+      await Promise.all(gateways.splice(0).map((g) => g.stop()));
+      await broker.close();
+    }
+  });
+
   it('drops a publish the broker refuses by closing the shared connection, once, with a return code', async () => {
     const broker = await countingAedes((topic) => topic.startsWith('forbidden/'));
     try {
