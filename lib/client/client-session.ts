@@ -16,7 +16,7 @@ import type { TopicTable } from './topics';
 import type { ClientState, SubscribeResult, TopicIdTypeArg, TopicRef } from './types';
 import { SessionCore, type ConnectParams, type Reject, type Resolve, type SessionSink } from './flows/core';
 import { KEEPALIVE_TIMER, SLEEP_TIMER } from './flows/operation';
-import { connect, onConnack, onWillMsgReq, onWillTopicReq } from './flows/connect';
+import { connect, onConnack, onPortUnreachable, onWillMsgReq, onWillTopicReq } from './flows/connect';
 import { onRegack, onRegister, register } from './flows/register';
 import { onPuback, onPubcomp, onPubrec, publish, type PublishParams } from './flows/publish-out';
 import { onPublish, onPubrel } from './flows/publish-in';
@@ -124,6 +124,11 @@ export class ClientSession {
    */
   reconnect(keepSession: boolean, resolve: Resolve, reject: Reject): void {
     reconnect(this.core, keepSession, resolve, reject);
+  }
+
+  /** The transport heard an ICMP port unreachable from the gateway: a connect under way fails now. */
+  portUnreachable(error: MqttSnError): boolean {
+    return onPortUnreachable(this.core, error);
   }
 
   /** Rejects everything kept across a lost gateway. */

@@ -126,6 +126,8 @@ export class ClientEngine {
     await this.openSocket(resolved.family);
     const gateway = { address: resolved.address, port: target.port };
     this.gateway = gateway;
+    // A closed port fails the CONNECT at once; localHost shows the route's interface.
+    await this.transport.probe(gateway);
     await this.transport.secure(gateway, this.settings.dtls.serverName || target.host);
     if (this.discovery.gatewayIdOf(gateway) === undefined) this.discovery.remember(0, gateway, 'connect');
     return gateway;
@@ -318,6 +320,11 @@ export class ClientEngine {
 
   private reportError(error: MqttSnError): void {
     this.host.emit('error', { errorCode: error.code, description: error.description });
+    // A closed port ends a CONNECT at once rather than after its retransmissions.
+    if (error.code === ErrorCode.PORT_UNREACHABLE && this.session.portUnreachable(error)) {
+      this.arm();
+      this.closeIfIdle();
+    }
   }
 }
 

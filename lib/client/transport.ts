@@ -11,7 +11,8 @@ import * as os from 'node:os';
 import { ErrorCode, MqttSnError } from '../errors';
 import { isIP } from 'node:net';
 import { DtlsTransport, type DtlsTransportOptions } from '../transport/dtls';
-import { isMulticast, plainAddress, type Endpoint, type Family } from '../transport/endpoint';
+import { isMulticast, plainAddress, sameEndpoint, type Endpoint, type Family } from '../transport/endpoint';
+import { RouteProbe } from './route-probe';
 import type { DatagramTransport, ReceivedDatagram, TransportFactory } from '../transport/types';
 
 export { formatEndpoint, isMulticast, resolveHost, type Endpoint, type Family } from '../transport/endpoint';
@@ -25,6 +26,8 @@ export class ClientSockets {
   private secured: DtlsTransport | undefined;
   private discovery: DatagramTransport | undefined;
   private discoveryOpening = false;
+  /** The probe of the current gateway's port, and the route it found. */
+  private route: RouteProbe | undefined;
 
   constructor(
     private readonly factory: TransportFactory,
@@ -36,9 +39,11 @@ export class ClientSockets {
     return this.gateway !== undefined;
   }
 
-  /** The bound local address and port while active. */
+  /** The bound local address and port while active; bound to every interface, the address of the route to the gateway. */
   localAddress(): Endpoint | undefined {
-    return this.gateway?.localAddress();
+    const bound = this.gateway?.localAddress();
+    if (!bound || !this.route?.local || (bound.address !== '0.0.0.0' && bound.address !== '::')) return bound;
+    return { address: this.route.local, port: bound.port };
   }
 
   /** True for a datagram from this client's own gateway socket: a broadcast or multicast it sent, looped back. */
@@ -77,11 +82,38 @@ export class ClientSockets {
     await dtls.connect(gateway, isIP(host) ? undefined : host);
   }
 
+  /**
+   * Probes the gateway's port (RouteProbe): a closed port comes through
+   * onError as PORT_UNREACHABLE, and localAddress() shows the route's
+   * interface address instead of the wildcard the gateway socket is bound to.
+   */
+  async probe(gateway: Endpoint): Promise<void> {
+    if (this.route && sameEndpoint(this.route.gateway, gateway)) return;
+    this.stopProbe();
+    this.route = undefined;
+    // A broadcast or multicast "gateway" (QoS -1 to everyone) has no port to probe; a
+    // DTLS gateway answers its handshake first (a stray datagram is no business of its port).
+    if (!this.family || this.secured || isMulticast(gateway.address) || gateway.address === '255.255.255.255') return;
+    const probe = new RouteProbe(gateway);
+    this.route = probe;
+    await probe.start(this.factory, this.family, (error) => this.onError(error));
+  }
+
+  /** The gateway answered: its port is open, the probe's socket can go. */
+  private heardFrom(from: Endpoint): void {
+    if (this.route && sameEndpoint(this.route.gateway, from)) this.route.stop();
+  }
+
+  private stopProbe(): void {
+    this.route?.stop();
+  }
+
   send(datagram: Buffer, to: Endpoint): void {
     // Without a gateway socket, a listener that answers discovery sends from the discovery port.
     const transport = this.gateway ?? this.discovery;
     if (!transport) throw new MqttSnError(ErrorCode.UDP_NOT_ACTIVE);
     transport.send(datagram, to);
+    if (this.route && sameEndpoint(this.route.gateway, to)) this.route.ping();
   }
 
   /** Binds the shared discovery port (and joins the group when `address` is multicast). */
@@ -137,6 +169,8 @@ export class ClientSockets {
     this.gateway = undefined;
     this.secured = undefined;
     this.family = undefined;
+    this.stopProbe();
+    this.route = undefined;
     void gateway?.close();
   }
 
@@ -148,7 +182,10 @@ export class ClientSockets {
   private async bound(options: Parameters<DatagramTransport['bind']>[0], dtls?: DtlsTransportOptions): Promise<DatagramTransport> {
     const transport = dtls ? new DtlsTransport(this.factory(), dtls) : this.factory();
     transport.onReceive((batch) => {
-      for (const datagram of batch) this.onDatagram(datagram);
+      for (const datagram of batch) {
+        this.heardFrom(datagram.from);
+        this.onDatagram(datagram);
+      }
     });
     transport.onError((error) => this.onError(error));
     try {

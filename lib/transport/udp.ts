@@ -56,7 +56,10 @@ export class UdpTransport extends QueuedTransport {
    * gateway): the kernel then tells of an ICMP port unreachable for it, which
    * an unconnected UDP socket never hears, and localAddress() shows the
    * address of the interface the route to `to` uses. A send to anyone else
-   * (a SEARCHGW broadcast, another gateway) disconnects the socket first.
+   * (a SEARCHGW broadcast, another gateway) disconnects the socket first; on
+   * Linux a socket bound to port 0 then sends from a new port, so the client
+   * probes with a socket of its own (RouteProbe) rather than connecting the
+   * one its gateway knows.
    */
   async connect(to: Endpoint): Promise<void> {
     const socket = this.boundSocket('connect');

@@ -321,7 +321,10 @@ for (const kind of BROKER_KINDS) {
         const event = nextEvent(client, 'connected');
         await assert.rejects(client.connectTo('127.0.0.1', silent.port), (e: MqttSnError) => e.code === ErrorCode.TIMEOUT);
         assert.equal((await event).statusCode, ErrorCode.TIMEOUT);
-        assert.equal(silent.received.length, 3, 'CONNECT and two retransmissions');
+        // Beside each, the empty datagram that probes the port (ICMP port unreachable).
+        const connects = silent.received.filter((d) => d.length > 0);
+        assert.equal(connects.length, 3, 'CONNECT and two retransmissions');
+        assert.equal(silent.received.length - connects.length, 3, 'an empty probe beside each');
       } finally {
         await silent.close();
       }
@@ -343,6 +346,41 @@ describe('MQTTSN client transport', function () {
       assert.ok(client.localPort > 0);
       await client.publishMessage(await client.registerTopic(topic), 0, 1, 'over v6');
       assert.equal((await rig.inbox.next(topic)).payload.toString(), 'over v6');
+      await client.disconnect();
+    } finally {
+      await rig.stop();
+    }
+  });
+
+  it('fails a connect to a closed port at once with 716 (ICMP port unreachable), not after its retransmissions', async () => {
+    const closed = await udpListener();
+    const port = closed.port;
+    await closed.close();
+    const client = new MQTTSN();
+    try {
+      for (const setting of ['RetryInterval=5', 'RetryCount=3', 'ConnectionTimeout=30']) client.config(setting);
+      client.clientId = 'to-a-closed-port';
+      const started = Date.now();
+      const error = await client.connectTo('127.0.0.1', port).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      assert.ok(error instanceof MqttSnError && error.code === ErrorCode.PORT_UNREACHABLE, `716, not ${String(error)}`);
+      // The first retransmission would come after 5 s: the answer came before it.
+      assert.ok(Date.now() - started < 4500, `failed after ${Date.now() - started} ms`);
+      assert.equal(client.connected, false);
+    } finally {
+      client.reset();
+    }
+  });
+
+  it('shows the address of the interface it talks through in localHost while connected', async () => {
+    const rig = await startRig('embedded');
+    try {
+      const client = rig.client();
+      assert.equal(client.localHost, '');
+      await client.connectTo('127.0.0.1', rig.port);
+      assert.equal(client.localHost, '127.0.0.1', 'not the wildcard address the socket is bound to');
       await client.disconnect();
     } finally {
       await rig.stop();

@@ -43,6 +43,21 @@ export function connect(
   });
 }
 
+/**
+ * Nothing listens on the gateway's port (ICMP port unreachable, 716): a
+ * CONNECT under way fails at once instead of waiting out its retransmissions.
+ * False when no connect is in progress.
+ */
+export function onPortUnreachable(core: SessionCore, error: MqttSnError): boolean {
+  const op = core.ops.find('connect');
+  if (!op) return false;
+  core.endOp(op);
+  core.setState('disconnected');
+  core.sink.emit('connected', { statusCode: error.code, description: error.description });
+  op.reject(error);
+  return true;
+}
+
 export function onConnack(core: SessionCore, p: PacketOf<'CONNACK'>): void {
   const op = core.ops.find('connect') ?? core.ops.find('wake');
   if (!op) {
