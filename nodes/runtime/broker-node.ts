@@ -3,7 +3,7 @@
  * client (through GatewayConnection) shared by every node that selects it.
  */
 import { randomBytes } from 'node:crypto';
-import type { ConnectionSettings } from './client-options';
+import type { AnnouncementSettings, ConnectionSettings } from './client-options';
 import { GatewayConnection, type ConnectionUser } from './connection';
 import type { Node, NodeAPI, NodeDef } from './red';
 import { PredefinedTopics } from './topics';
@@ -16,6 +16,15 @@ export interface BrokerDef extends NodeDef {
   clientid: string;
   cleansession: boolean;
   keepalive: number | string;
+  autoConnect: boolean | string;
+  birthTopic: string;
+  birthPayload: string;
+  birthQos: number | string;
+  birthRetain: boolean | string;
+  closeTopic: string;
+  closePayload: string;
+  closeQos: number | string;
+  closeRetain: boolean | string;
   willTopic: string;
   willPayload: string;
   willQos: number | string;
@@ -81,6 +90,13 @@ export function parseFlag(value: unknown): boolean | undefined {
   return undefined;
 }
 
+/** A birth or close message from the editor's fields; undefined while its topic is blank. */
+function announcement(topic: unknown, payload: unknown, qos: unknown, retain: unknown): AnnouncementSettings | undefined {
+  const name = typeof topic === 'string' ? topic.trim() : '';
+  if (name === '') return undefined;
+  return { topic: name, payload: typeof payload === 'string' ? payload : '', qos: integer(qos, 0, 0, 2) as 0 | 1 | 2, retain: parseFlag(retain) ?? false };
+}
+
 /** Client ids are at most 23 bytes: 'nodered-' and 12 hex digits fit. */
 export function generatedClientId(): string {
   return `nodered-${randomBytes(6).toString('hex')}`;
@@ -120,6 +136,10 @@ export function registerBrokerNode(RED: NodeAPI): void {
     const willTopic = (def.willTopic ?? '').trim();
     node.connection = new GatewayConnection(
       {
+        // Saved before the setting existed: connect automatically, as then.
+        autoConnect: parseFlag(def.autoConnect) ?? true,
+        birth: announcement(def.birthTopic, def.birthPayload, def.birthQos, def.birthRetain),
+        close: announcement(def.closeTopic, def.closePayload, def.closeQos, def.closeRetain),
         host: (def.host ?? '').trim() || '127.0.0.1',
         port: integer(def.port, 1884, 1, 65535),
         discover: parseFlag(def.discover) ? { radius: integer(def.radius, 0, 0, 255) } : undefined,

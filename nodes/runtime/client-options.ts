@@ -11,7 +11,21 @@ export interface WillSettings {
   retain: boolean;
 }
 
+/** A birth or close message, as the core MQTT config node has them. */
+export interface AnnouncementSettings {
+  topic: string;
+  payload: string;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
 export interface ConnectionSettings {
+  /** Connect when the first node starts; false: only on a 'connect' action. */
+  autoConnect: boolean;
+  /** Published on each connection. */
+  birth: AnnouncementSettings | undefined;
+  /** Published before a requested disconnect. */
+  close: AnnouncementSettings | undefined;
   /** The gateway; with `discover`, where SEARCHGW goes instead (a broadcast, multicast or unicast address). */
   host: string;
   port: number;

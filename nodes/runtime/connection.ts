@@ -5,9 +5,10 @@
  * connection and the status they all show; NodeSubscriptions keeps whose
  * listener hears which subscription.
  */
-import { ErrorCode, type MqttSnClient } from '../../lib';
-import { connectionClient, type ConnectionSettings } from './client-options';
+import { ErrorCode, type MqttSnClient, type MqttSnError } from '../../lib';
+import { connectionClient, type AnnouncementSettings, type ConnectionSettings } from './client-options';
 import type { NodeStatus } from './red';
+import { reasonKey } from './report';
 import { statusOf, type LinkState } from './status';
 import { NodeSubscriptions, predefinedId, type MessageListener, type SubscriptionSpec } from './subscriptions';
 import type { TopicKind } from './topics';
@@ -28,10 +29,18 @@ export interface ConnectionLog {
   debug(message: string): void;
 }
 
-const REFUSED = 'mqtt-sn.status.refused';
+/** The status after a session or an attempt ended: the reason in a word or two ("port closed", "no answer"). */
+function closedStatus(reason: MqttSnError | undefined): [LinkState, string | undefined] {
+  if (!reason) return ['disconnected', undefined];
+  const key = reasonKey(reason);
+  if (reason.code === ErrorCode.CONNECTION_REFUSED) return ['error', key];
+  return ['disconnected', key === 'node-red:common.status.error' ? undefined : key];
+}
 
 export class GatewayConnection {
   private state: LinkState = 'disconnected';
+  /** The reason shown with the state, if any. */
+  private stateText: string | undefined;
   private readonly client: MqttSnClient;
   private readonly subscriptions: NodeSubscriptions;
   private readonly users = new Map<string, ConnectionUser>();
@@ -50,12 +59,13 @@ export class GatewayConnection {
       logger.log(`connected to ${this.label}`);
       this.setState('connected');
       this.subscriptions.onConnect(info.reconnected);
+      // As the core MQTT client: the birth message on every connection.
+      this.announce(settings.birth).catch((error: MqttSnError) => logger.warn(`birth message to ${settings.birth?.topic}: ${error.description}`));
     });
     client.on('close', (reason) => {
       // Logged, not warned: while a gateway is down this repeats at every attempt.
       if (reason) logger.log(`connection to ${this.label} closed: ${reason.description}`);
-      if (reason?.code === ErrorCode.CONNECTION_REFUSED) this.setState('error', REFUSED);
-      else this.setState('disconnected');
+      this.setState(...closedStatus(reason));
     });
     client.on('message', (topic, payload, info) => {
       if (!this.subscriptions.dispatch(topic, payload, info)) logger.debug(`message on ${topic} matched no subscription`);
@@ -77,8 +87,8 @@ export class GatewayConnection {
   /** Adds a user; the first one starts the connection. */
   register(user: ConnectionUser): void {
     this.users.set(user.id, user);
-    user.status(statusOf(this.state, this.state === 'error' ? REFUSED : undefined));
-    if (this.users.size === 1 && !this.held && !this.client.connected) {
+    user.status(statusOf(this.state, this.stateText));
+    if (this.users.size === 1 && !this.held && this.settings.autoConnect && !this.client.connected) {
       this.setState('connecting');
       this.client.connect().catch(() => undefined);
     }
@@ -91,11 +101,12 @@ export class GatewayConnection {
     if (removed && this.users.size === 0) await this.stop();
   }
 
-  /** Disconnects (within 2 s) and stops reconnecting. */
+  /** Publishes the close message (as the core MQTT client does before disconnecting), disconnects (within 2 s) and stops reconnecting. */
   async stop(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)));
-    await Promise.race([this.client.end(), limit]).finally(() => clearTimeout(timer));
+    const closing = this.client.connected ? this.announce(this.settings.close).catch(() => undefined) : Promise.resolve();
+    await Promise.race([closing.then(() => this.client.end()), limit]).finally(() => clearTimeout(timer));
     await this.client.end(true);
     this.setState('disconnected');
   }
@@ -113,8 +124,15 @@ export class GatewayConnection {
     await this.stop();
   }
 
+  /** Publishes a birth or close message, if one is set. */
+  private async announce(message: AnnouncementSettings | undefined): Promise<void> {
+    if (!message) return;
+    await this.client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain, topicType: 'normal' });
+  }
+
   private setState(state: LinkState, text?: string): void {
     this.state = state;
+    this.stateText = text;
     const status = statusOf(state, text);
     for (const user of this.users.values()) user.status(status);
   }

@@ -30,6 +30,8 @@ export function reasonKey(err: unknown): string {
       if (/congestion/.test(err.description)) return 'mqtt-sn.status.refused-congestion';
       if (/not supported/.test(err.description)) return 'mqtt-sn.status.refused-not-supported';
       return 'mqtt-sn.status.refused';
+    case ErrorCode.PORT_UNREACHABLE:
+      return 'mqtt-sn.status.port-closed';
     case ErrorCode.INVALID_ARGUMENT:
       return 'mqtt-sn.status.invalid';
     case ErrorCode.LIMIT_REACHED:

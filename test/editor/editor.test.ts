@@ -161,9 +161,10 @@ describe('editor: the nodes in a real browser', function () {
   }
 
   async function shoot(name: string): Promise<void> {
-    // No tooltip or hover effect in the picture.
+    // No tooltip, hover effect or notification over the picture.
     await page.mouse.move(5, 890);
     await page.locator('.red-ui-popover').first().waitFor({ state: 'detached' }).catch(() => undefined);
+    await page.locator('.red-ui-notification').first().waitFor({ state: 'detached', timeout: 10000 }).catch(() => undefined);
     fs.mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
   }
@@ -235,7 +236,7 @@ describe('editor: the nodes in a real browser', function () {
     assert.deepEqual(invalid, []);
   });
 
-  it('edits the mqtt-sn client: titles, validation with reasons, units', async function () {
+  it('edits the mqtt-sn client: titles, validation with reasons, units, Connect automatically', async function () {
     await openNode('ex1.out');
     assert.match(await trayTitle(), /Edit mqtt-sn out node/);
     assert.equal((await page.locator('label[for="node-input-broker"]').innerText()).trim(), 'Client');
@@ -247,6 +248,8 @@ describe('editor: the nodes in a real browser', function () {
     assert.match(await trayTitle(), /Edit mqtt-sn client node/);
     assert.equal(await host.inputValue(), '127.0.0.1');
     assert.equal(await port.inputValue(), '1884');
+    // A flow saved before the setting existed connects automatically, as before.
+    assert.equal(await page.locator('#node-config-input-autoConnect').isChecked(), true);
     for (const field of ['keepalive', 'timeout', 'retryInterval']) {
       assert.equal((await page.locator(`#node-config-input-${field} + .mqtt-sn-unit`).textContent())?.trim(), 'seconds', `${field} has a unit`);
     }
@@ -274,6 +277,28 @@ describe('editor: the nodes in a real browser', function () {
     await clientId.fill('editor-test');
     await clientId.press('Tab');
     assert.ok(!(await hasError(host)) && !(await hasError(port)) && !(await hasError(clientId)), 'valid values clear the errors');
+  });
+
+  it('edits birth, close and will messages in collapsible sections', async function () {
+    await page.locator('#red-ui-tab-mqtt-sn-client-tab-messages a').click();
+    const birthTopic = page.locator('#node-config-input-birthTopic');
+    const closeTopic = page.locator('#node-config-input-closeTopic');
+    // Nothing set yet: the birth section is open, the others closed.
+    await birthTopic.waitFor();
+    assert.equal(await closeTopic.isVisible(), false);
+    await page.locator('#mqtt-sn-client-section-close .red-ui-palette-header').click();
+    await closeTopic.waitFor();
+    await birthTopic.fill('demo/+');
+    await birthTopic.press('Tab');
+    assert.ok(await hasError(birthTopic), 'a birth topic has no wildcards');
+    await birthTopic.fill('demo/presence');
+    await page.locator('#node-config-input-birthPayload').fill('online');
+    await closeTopic.fill('demo/presence');
+    await page.locator('#node-config-input-closePayload').fill('offline');
+    await page.locator('#node-config-input-closeRetain').selectOption('true');
+    await closeTopic.press('Tab');
+    assert.ok(!(await hasError(birthTopic)) && !(await hasError(closeTopic)));
+    await shoot('editor-client-messages');
   });
 
   it('edits pre-defined topics as id and name rows, importing a Paho predefinedTopic.conf and an EMQX list', async function () {
@@ -325,6 +350,10 @@ describe('editor: the nodes in a real browser', function () {
       6: 'demo/wind',
       7: 'demo/again',
     });
+    assert.equal(saved.birthTopic, 'demo/presence');
+    assert.equal(saved.closePayload, 'offline');
+    assert.equal(saved.closeRetain, 'true');
+    assert.equal(saved.autoConnect, true);
   });
 
   it('marks QoS -1 with a topic name in the mqtt-sn out dialog, until the topic type allows it', async function () {

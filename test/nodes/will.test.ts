@@ -65,8 +65,8 @@ describe('nodes: the will of the config node', function () {
     await lost;
     assert.deepEqual(
       status.seen[droppedAt],
-      { fill: 'red', shape: 'ring', text: 'node-red:common.status.disconnected' },
-      'the first status after the link died',
+      { fill: 'red', shape: 'ring', text: 'mqtt-sn.status.gateway-lost' },
+      'the first status after the link died says why',
     );
   });
 
