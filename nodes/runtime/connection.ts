@@ -70,7 +70,10 @@ export class GatewayConnection {
     client.on('message', (topic, payload, info) => {
       if (!this.subscriptions.dispatch(topic, payload, info)) logger.debug(`message on ${topic} matched no subscription`);
     });
-    client.on('error', (error) => logger.warn(`${error.description} (${error.code})`));
+    client.on('error', (error) => {
+      // A closed port ends the attempt: its 'close' logs it and the status shows it, at every retry; a warning each time would flood the sidebar.
+      if (error.code !== ErrorCode.PORT_UNREACHABLE) logger.warn(`${error.description} (${error.code})`);
+    });
     client.on('log', (event) => logger.debug(event.message));
   }
 

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { MqttSnGateway } from '../../lib/gateway';
 import { EXAMPLE_PREDEFINED_TOPICS } from '../../scripts/example-flows';
+import { freeUdpPort } from '../helpers/net';
 
 const CHROMIUM = '/usr/bin/chromium';
 const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -396,5 +397,59 @@ describe('editor: the nodes in a real browser', function () {
     await shoot('editor');
     const text = await message.innerText();
     assert.match(text, /topicId/);
+  });
+
+  it('shows why: "port closed" under a node whose gateway port is closed, failures as plain sentences in the debug sidebar, a client that waits for a connect action', async function () {
+    const closedPort = await freeUdpPort();
+    const flow = [
+      { id: 'edt.closed', type: 'mqtt-sn-broker', name: 'closed port', host: '127.0.0.1', port: closedPort, retryInterval: 5, retryCount: 3, timeout: 30 },
+      { id: 'edt.closed.out', type: 'mqtt-sn out', name: 'to a closed port', broker: 'edt.closed', topicType: 'normal', topic: 'x/y', qos: '1', retain: '', x: 500, y: 420, wires: [] },
+      {
+        id: 'edt.manual', type: 'mqtt-sn-broker', name: 'manual', host: '127.0.0.1', port: gateway.address().port, clientid: 'editor-manual',
+        autoConnect: false, birthTopic: 'demo/presence', birthPayload: 'manual client online', birthQos: '1', birthRetain: 'false',
+      },
+      { id: 'edt.manual.inject', type: 'inject', name: 'connect', props: [{ p: 'action', v: 'connect', vt: 'str' }], repeat: '', once: false, x: 160, y: 480, wires: [['edt.manual.out']] },
+      { id: 'edt.manual.out', type: 'mqtt-sn out', name: 'manual', broker: 'edt.manual', topicType: 'normal', topic: 'demo/manual', qos: '1', retain: '', x: 500, y: 480, wires: [] },
+      { id: 'edt.presence', type: 'mqtt-sn in', name: 'presence', broker: 'mqttsn.local', topicType: 'normal', topic: 'demo/presence', qos: '1', datatype: 'auto', inputs: 0, x: 160, y: 540, wires: [['edt.presence.debug']] },
+      { id: 'edt.presence.debug', type: 'debug', name: 'presence', active: true, tosidebar: true, complete: 'payload', x: 500, y: 540, wires: [] },
+      { id: 'edt.err.inject', type: 'inject', name: 'to id 99', props: [{ p: 'payload', v: 'x', vt: 'str' }], repeat: '', once: false, x: 160, y: 600, wires: [['edt.err.out']] },
+      { id: 'edt.err.out', type: 'mqtt-sn out', name: 'unknown id', broker: 'mqttsn.local', topicType: 'predefined', topic: '99', qos: '1', retain: '', x: 500, y: 600, wires: [] },
+    ];
+    await page.locator('#red-ui-header-button-sidemenu').click();
+    await page.locator('#menu-item-import').click();
+    // The dialog opens on the tab used last (Examples): back to the clipboard text.
+    await page.locator('#red-ui-clipboard-dialog-import-tabs li', { hasText: 'Clipboard' }).click();
+    const text = page.locator('#red-ui-clipboard-dialog-import-text');
+    await text.fill(JSON.stringify(flow));
+    // The dialog checks the JSON on key strokes.
+    await text.press('End');
+    await page.locator('#red-ui-clipboard-dialog-ok').click();
+    await page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
+    const box = await page.locator('#red-ui-workspace-chart').boundingBox();
+    assert.ok(box);
+    await page.mouse.move(box.x + 200, box.y + 420);
+    await page.mouse.click(box.x + 200, box.y + 420);
+    await page.locator('g.red-ui-flow-node-group[id="edt.err.out"]').waitFor();
+    await page.locator('#red-ui-header-button-deploy').click();
+    const statusOf = (id: string) => page.locator(`g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-status-label`);
+
+    // Nothing listens on the port: the node says so within seconds, not after retransmissions.
+    await statusOf('edt.closed.out').filter({ hasText: 'port closed' }).waitFor({ timeout: 20000 });
+    // Connect automatically is off: no attempt until the connect action.
+    await statusOf('edt.manual.out').filter({ hasText: 'disconnected' }).waitFor();
+    await page.locator('g.red-ui-flow-node-group[id="edt.manual.inject"] .red-ui-flow-node-button').click();
+    await statusOf('edt.manual.out').filter({ hasText: 'connected' }).filter({ hasNotText: 'dis' }).waitFor({ timeout: 20000 });
+    // Its birth message, heard by an in node of the example's client.
+    await page.locator('.red-ui-debug-msg', { hasText: 'manual client online' }).first().waitFor({ timeout: 20000 });
+
+    // A rejected publish without a Catch node: a plain sentence with the code, and the reason under the node.
+    await page.locator('g.red-ui-flow-node-group[id="edt.err.inject"] .red-ui-flow-node-button').click();
+    const failure = page.locator('.red-ui-debug-msg', { hasText: 'publish failed' }).first();
+    await failure.waitFor({ timeout: 20000 });
+    assert.match(await failure.innerText(), /publish failed: .*invalid topic id.*\(704\)/);
+    await statusOf('edt.err.out').filter({ hasText: 'refused: invalid topic id' }).waitFor();
+    // The closed port is in the status, not repeated in the sidebar at every attempt.
+    assert.equal(await page.locator('.red-ui-debug-msg', { hasText: 'ICMP port unreachable' }).count(), 0);
+    await shoot('editor-status-and-errors');
   });
 });
