@@ -143,9 +143,17 @@ export class AddressProof {
     return held;
   }
 
-  /** Forgets an address whose session has ended for good (it may prove itself again later). */
-  forget(address: string): void {
-    this.ledgers.delete(address);
+  /**
+   * A session starts or ends at `address`: what was held back for it is dropped and a probe may
+   * go out at once. Ports are reused (a new socket, a NAT), and a new client there must not wait
+   * behind datagrams held for one that is gone. The octet counts stay.
+   */
+  restart(address: string): void {
+    const ledger = this.ledgers.get(address);
+    if (!ledger) return;
+    ledger.held = [];
+    ledger.heldBytes = 0;
+    ledger.probedAt = -Infinity;
   }
 
   clear(): void {

@@ -510,6 +510,7 @@ export class MqttSnGateway extends EventEmitter {
   private setRoute(key: string, route: Route): void {
     const old = this.routes.get(key);
     if (old) this.perSource.remove(old.address);
+    this.proof.restart(`${route.address}|${route.port}`);
     this.routes.set(key, route);
     this.perSource.add(route.address);
   }
@@ -518,6 +519,7 @@ export class MqttSnGateway extends EventEmitter {
     const old = this.routes.get(key);
     if (!old) return;
     this.perSource.remove(old.address);
+    this.proof.restart(`${old.address}|${old.port}`);
     this.routes.delete(key);
   }
 

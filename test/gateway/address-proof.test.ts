@@ -59,6 +59,18 @@ describe('gateway address proof', () => {
     assert.strictEqual(proof.isProven('c'), false);
   });
 
+  it('drops what it held for an address when a session starts or ends there', () => {
+    const proof = new AddressProof(10);
+    proof.received('p', 2);
+    proof.send('p', bytes(10));
+    proof.probeSent('p', 0);
+    assert.ok(!proof.wantsProbe('p', 1));
+    proof.restart('p');
+    proof.received('p', 10);
+    assert.strictEqual(proof.send('p', bytes(5)), 'send', 'nothing held in front of it any more');
+    assert.ok(proof.wantsProbe('p', 1));
+  });
+
   it('remembers a bounded number of addresses', () => {
     const proof = new AddressProof(100);
     for (let i = 0; i < 10000; i++) proof.received(`s${i}`, 1);
