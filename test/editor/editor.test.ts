@@ -161,6 +161,25 @@ describe('editor: the nodes in a real browser', function () {
     return (await page.locator('.red-ui-tray-titlebar').last().innerText()).trim();
   }
 
+  /** Imports `flow` as pasted JSON (Import > Clipboard) and drops it on the workspace at height `y`. */
+  async function importFlow(flow: object[], y: number): Promise<void> {
+    await page.locator('#red-ui-header-button-sidemenu').click();
+    await page.locator('#menu-item-import').click();
+    // The dialog opens on the tab used last (Examples): back to the clipboard text.
+    await page.locator('#red-ui-clipboard-dialog-import-tabs li', { hasText: 'Clipboard' }).click();
+    const text = page.locator('#red-ui-clipboard-dialog-import-text');
+    await text.fill(JSON.stringify(flow));
+    // The dialog checks the JSON on key strokes.
+    await text.press('End');
+    await page.locator('#red-ui-clipboard-dialog-ok').click();
+    await page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
+    // Imported nodes follow the mouse until a click drops them on the workspace.
+    const box = await page.locator('#red-ui-workspace-chart').boundingBox();
+    assert.ok(box);
+    await page.mouse.move(box.x + 200, box.y + y);
+    await page.mouse.click(box.x + 200, box.y + y);
+  }
+
   async function shoot(name: string): Promise<void> {
     // No tooltip, hover effect or notification over the picture.
     await page.mouse.move(5, 890);
@@ -415,20 +434,7 @@ describe('editor: the nodes in a real browser', function () {
       { id: 'edt.err.inject', type: 'inject', name: 'to id 99', props: [{ p: 'payload', v: 'x', vt: 'str' }], repeat: '', once: false, x: 160, y: 600, wires: [['edt.err.out']] },
       { id: 'edt.err.out', type: 'mqtt-sn out', name: 'unknown id', broker: 'mqttsn.local', topicType: 'predefined', topic: '99', qos: '1', retain: '', x: 500, y: 600, wires: [] },
     ];
-    await page.locator('#red-ui-header-button-sidemenu').click();
-    await page.locator('#menu-item-import').click();
-    // The dialog opens on the tab used last (Examples): back to the clipboard text.
-    await page.locator('#red-ui-clipboard-dialog-import-tabs li', { hasText: 'Clipboard' }).click();
-    const text = page.locator('#red-ui-clipboard-dialog-import-text');
-    await text.fill(JSON.stringify(flow));
-    // The dialog checks the JSON on key strokes.
-    await text.press('End');
-    await page.locator('#red-ui-clipboard-dialog-ok').click();
-    await page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
-    const box = await page.locator('#red-ui-workspace-chart').boundingBox();
-    assert.ok(box);
-    await page.mouse.move(box.x + 200, box.y + 420);
-    await page.mouse.click(box.x + 200, box.y + 420);
+    await importFlow(flow, 420);
     await page.locator('g.red-ui-flow-node-group[id="edt.err.out"]').waitFor();
     await page.locator('#red-ui-header-button-deploy').click();
     const statusOf = (id: string) => page.locator(`g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node-status-label`);
@@ -451,5 +457,25 @@ describe('editor: the nodes in a real browser', function () {
     // The closed port is in the status, not repeated in the sidebar at every attempt.
     assert.equal(await page.locator('.red-ui-debug-msg', { hasText: 'ICMP port unreachable' }).count(), 0);
     await shoot('editor-status-and-errors');
+  });
+
+  it('edits the mqtt-sn gateway node: Broker URL, and pre-defined topics taken from every client of a Paho file', async function () {
+    await importFlow([{ id: 'edt.gw', type: 'mqtt-sn gateway', name: 'hosted', host: '127.0.0.1', port: 0, broker: '', mode: 'transparent', predefined: '{"1":"demo/alarm"}', x: 700, y: 660 }], 660);
+    await openNode('edt.gw');
+    assert.match(await trayTitle(), /Edit mqtt-sn gateway node/);
+    assert.equal((await page.locator('label[for="node-input-broker"]').innerText()).trim(), 'Broker URL');
+    const rows = page.locator('#node-input-predefined-list .mqtt-sn-predefined-row');
+    await rows.first().waitFor();
+    const importArea = page.locator('#node-input-predefined-import');
+    await importArea.locator('.mqtt-sn-predefined-import-toggle').click();
+    await importArea.locator('textarea').fill(['*, demo/pressure, 3', 'sensor-a, demo/a, 4', 'sensor-b, demo/b, 5'].join('\n'));
+    await importArea.locator('.mqtt-sn-predefined-import-add').click();
+    // The gateway's map serves every client: no line is skipped.
+    await importArea.locator('.mqtt-sn-predefined-result', { hasText: '3 taken, 0 skipped' }).waitFor();
+    assert.equal(await rows.count(), 4);
+    await shoot('editor-gateway');
+    await closeTray('#node-dialog-ok');
+    const saved = await page.evaluate(() => (globalThis as unknown as { RED: Red }).RED.nodes.node('edt.gw'));
+    assert.deepEqual(JSON.parse(String(saved?.predefined)), { 1: 'demo/alarm', 3: 'demo/pressure', 4: 'demo/a', 5: 'demo/b' });
   });
 });
