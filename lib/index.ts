@@ -25,3 +25,4 @@ export type { TimerQueue } from './timers/types';
 export * from './transport';
 export * from './client';
 export * from './gateway';
+export * from './transport';

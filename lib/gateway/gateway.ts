@@ -1,9 +1,9 @@
 /**
- * MqttSnGateway: the UDP side (datagrams, forwarder encapsulation, discovery),
- * the sessions keyed by address and client id, and the broker side (embedded
- * aedes or a broker URL, one connection per client or one shared).
+ * MqttSnGateway: the datagram side (a transport from lib/transport: UDP by
+ * default; forwarder encapsulation, discovery), the sessions keyed by address
+ * and client id, and the broker side (embedded aedes or a broker URL, one
+ * connection per client or one shared).
  */
-import * as dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { decode, encode } from '../codec';
@@ -19,7 +19,8 @@ import { startStatsTopics } from './stats-topics';
 import { GatewaySession } from './gateway-session';
 import { countClosed, countCongestion, countMalformed, countUpstream, createStats, type GatewayStats } from './stats';
 import { topicNameFault } from './topic-policy';
-import { isMulticast, sameAddress } from '../transport/endpoint';
+import { formatEndpoint, isMulticast, sameAddress, type Endpoint } from '../transport/endpoint';
+import type { DatagramTransport, ReceivedDatagram } from '../transport/types';
 import { AggregatingLink, SharedConnection, TransparentLink } from './upstream';
 import { AddressProof, answerOf, awaitedId } from './address-proof';
 import { BrokerConnections } from './broker-connections';
@@ -78,6 +79,11 @@ function routeKey(route: Route): string {
 }
 
 /** `packet` as it goes to `route`: wrapped for a forwarder's node with its wireless node id. */
+/** Where a route's datagrams go. */
+function endpointOf(route: Route): Endpoint {
+  return { address: route.address, port: route.port };
+}
+
 function forRoute(route: Route, packet: Packet): Packet {
   return route.wirelessNodeId ? { type: 'ENCAPSULATED', radius: 0, wirelessNodeId: route.wirelessNodeId, packet } : packet;
 }
@@ -88,7 +94,7 @@ export class MqttSnGateway extends EventEmitter {
   /** URL of the broker in use: the embedded one (mqtt://127.0.0.1:PORT) or the configured one. */
   brokerUrl = '';
 
-  private socket: dgram.Socket | undefined;
+  private transport: DatagramTransport | undefined;
   private embedded: EmbeddedBroker | undefined;
   private dialer: BrokerDialer | undefined;
   private shared: SharedConnection | undefined;
@@ -142,9 +148,9 @@ export class MqttSnGateway extends EventEmitter {
 
   /** The UDP address the gateway listens on. */
   address(): { address: string; port: number } {
-    if (!this.socket) throw new MqttSnError(ErrorCode.WRONG_STATE, 'The gateway is not started.');
-    const { address, port } = this.socket.address();
-    return { address, port };
+    const local = this.transport?.localAddress();
+    if (!local) throw new MqttSnError(ErrorCode.WRONG_STATE, 'The gateway is not started.');
+    return local;
   }
 
   /** Where `/metrics` and `/health` are served (http://host:port), when the metrics option is set. */
@@ -170,9 +176,9 @@ export class MqttSnGateway extends EventEmitter {
     return { messages, bytes };
   }
 
-  /** Whether the gateway can serve: its UDP socket bound and its broker connection up. */
+  /** Whether the gateway can serve: its transport (the UDP socket) bound and its broker connection up. */
   health(): { udp: boolean; broker: boolean } {
-    return { udp: this.running && this.socket !== undefined, broker: this.shared?.connected ?? false };
+    return { udp: this.running && this.transport?.bound === true, broker: this.shared?.connected ?? false };
   }
 
   /**
@@ -249,7 +255,8 @@ export class MqttSnGateway extends EventEmitter {
       }
       await this.bind();
       const { address, port } = this.address();
-      this.log('info', `MQTT-SN gateway ${this.options.gatewayId} (${this.options.mode}) listening on udp ${address}:${port}, broker ${this.brokerUrl}`);
+      const kind = this.transport?.kind ?? 'udp';
+      this.log('info', `MQTT-SN gateway ${this.options.gatewayId} (${this.options.mode}) listening on ${kind} ${address}:${port}, broker ${this.brokerUrl}`);
       this.startAdvertising();
       await this.startOperatorViews();
     } catch (error) {
@@ -279,9 +286,9 @@ export class MqttSnGateway extends EventEmitter {
     await this.connections.settle();
     await this.shared?.stop();
     this.shared = undefined;
-    const socket = this.socket;
-    this.socket = undefined;
-    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    const transport = this.transport;
+    this.transport = undefined;
+    await transport?.close();
     const embedded = this.embedded;
     this.embedded = undefined;
     await embedded?.close();
@@ -289,27 +296,23 @@ export class MqttSnGateway extends EventEmitter {
   }
 
   private async bind(): Promise<void> {
-    const { host, port } = this.options;
-    const socket = dgram.createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(port, host, () => {
-        socket.removeListener('error', reject);
-        resolve();
-      });
-    });
-    try {
-      // Bursts from many clients: a larger receive buffer (the kernel may cap it) loses fewer datagrams.
-      socket.setRecvBufferSize(RECEIVE_BUFFER_BYTES);
-    } catch {
-      // keep the system default
-    }
-    socket.on('error', (error) => {
-      this.log('error', `UDP socket: ${error.message}`);
+    const { host, port, advertise } = this.options;
+    const transport = this.options.transport();
+    transport.onReceive((batch) => this.onBatch(batch));
+    transport.onError((error) => {
+      this.log('error', `${transport.kind} transport: ${error.message}`);
       if (this.listenerCount('error') > 0) this.emit('error', error);
     });
-    socket.on('message', (datagram, rinfo) => this.onDatagram(datagram, rinfo));
-    this.socket = socket;
+    this.transport = transport;
+    await transport.bind({
+      family: isIP(host) === 6 ? 6 : 4,
+      address: host,
+      port,
+      // ADVERTISE to a broadcast address needs the permission (v1.2 §6.1).
+      broadcast: advertise !== undefined && !isMulticast(advertise.address) && !advertise.address.startsWith('127.') && advertise.address !== '::1',
+      // Bursts from many clients: a larger receive buffer (the kernel may cap it) loses fewer datagrams.
+      receiveBufferBytes: RECEIVE_BUFFER_BYTES,
+    });
   }
 
   // ---------------------------------------------------------------- logging and events
@@ -358,16 +361,25 @@ export class MqttSnGateway extends EventEmitter {
 
   // ---------------------------------------------------------------- inbound
 
-  private onDatagram(datagram: Buffer, rinfo: dgram.RemoteInfo): void {
+  private onBatch(batch: readonly ReceivedDatagram[]): void {
+    for (const datagram of batch) {
+      // A session may stop the gateway from a handler: the rest of the batch has nobody to go to.
+      if (!this.running) return;
+      this.onDatagram(datagram);
+    }
+  }
+
+  private onDatagram({ data, from: rinfo, packet: decoded, error: decodeError }: ReceivedDatagram): void {
     this.stats.received++;
     const from = `${rinfo.address}|${rinfo.port}`;
-    this.proof.received(from, datagram.length);
+    this.proof.received(from, data.length);
     let packet: Packet;
     try {
-      packet = decode(datagram);
+      if (decodeError) throw decodeError;
+      packet = decoded ?? decode(data);
     } catch (error) {
       countMalformed(this.stats, error instanceof MqttSnError ? error.code : ErrorCode.UNEXPECTED_PACKET);
-      this.log('debug', `malformed datagram from ${rinfo.address}:${rinfo.port} dropped: ${(error as Error).message}`, {
+      this.log('debug', `malformed datagram from ${formatEndpoint(rinfo)} dropped: ${(error as Error).message}`, {
         address: rinfo.address,
         port: rinfo.port,
         reason: 'malformed',
@@ -379,7 +391,7 @@ export class MqttSnGateway extends EventEmitter {
     if (packet.type === 'ENCAPSULATED') {
       if (packet.packet.type === 'ENCAPSULATED') {
         countMalformed(this.stats, ErrorCode.UNEXPECTED_PACKET);
-        this.log('debug', `nested encapsulation from ${rinfo.address}:${rinfo.port} dropped`);
+        this.log('debug', `nested encapsulation from ${formatEndpoint(rinfo)} dropped`);
         return;
       }
       route.wirelessNodeId = packet.wirelessNodeId;
@@ -578,13 +590,13 @@ export class MqttSnGateway extends EventEmitter {
 
   /** An answer from `from`: when it proves the address receives, what was held for it goes out. */
   private proven(from: string, route: Route, answer: number | 'ping'): void {
-    const socket = this.socket;
+    const transport = this.transport;
     const held = this.proof.answered(from, answer);
-    if (held.length === 0 || !socket) return;
+    if (held.length === 0 || !transport) return;
     this.log('debug', `${route.address}:${route.port} receives: ${held.length} datagrams held for it sent`);
     for (const datagram of held) {
       this.stats.sent++;
-      socket.send(datagram, route.port, route.address);
+      transport.send(datagram, endpointOf(route));
     }
   }
 
@@ -595,8 +607,8 @@ export class MqttSnGateway extends EventEmitter {
    * goes where the operator configured it.
    */
   private sendTo(route: Route | undefined, packet: Packet, kind: 'reply' | 'session' | 'own' = 'reply'): void {
-    const socket = this.socket;
-    if (!route || !socket) return;
+    const transport = this.transport;
+    if (!route || !transport) return;
     let bytes: Buffer;
     try {
       bytes = encode(forRoute(route, packet));
@@ -614,7 +626,7 @@ export class MqttSnGateway extends EventEmitter {
         if (kind === 'session' && this.proof.wantsProbe(to, now)) {
           this.proof.probeSent(to, now);
           this.stats.sent++;
-          socket.send(encode(forRoute(route, { type: 'PINGREQ' })), route.port, route.address);
+          transport.send(encode(forRoute(route, { type: 'PINGREQ' })), endpointOf(route));
         }
         return;
       }
@@ -622,7 +634,7 @@ export class MqttSnGateway extends EventEmitter {
       if (awaited !== undefined) this.proof.expect(to, awaited);
     }
     this.stats.sent++;
-    socket.send(bytes, route.port, route.address);
+    transport.send(bytes, endpointOf(route));
   }
 
   /** `/metrics` and `/health` over HTTP, and the figures published to the broker, when configured. */
@@ -639,15 +651,12 @@ export class MqttSnGateway extends EventEmitter {
 
   private startAdvertising(): void {
     const advertise = this.options.advertise;
-    const socket = this.socket;
-    if (!advertise || !socket) return;
-    if (isMulticast(advertise.address)) {
-      socket.setMulticastLoopback(true);
+    const transport = this.transport;
+    if (!advertise || !transport) return;
+    const host = this.options.host;
+    if (isMulticast(advertise.address) && host !== '0.0.0.0' && isIP(host) === 4 && isIP(advertise.address) === 4) {
       // Leave through the interface the gateway is bound to (the default route otherwise).
-      const host = this.options.host;
-      if (host !== '0.0.0.0' && isIP(host) === 4 && isIP(advertise.address) === 4) socket.setMulticastInterface(host);
-    } else if (!advertise.address.startsWith('127.') && advertise.address !== '::1') {
-      socket.setBroadcast(true);
+      transport.setMulticastInterface(host);
     }
     const send = (): void => {
       // Only while the broker is reachable (v1.2 §6.1): clients should not pick a gateway that cannot serve them.

@@ -3,6 +3,8 @@
  * gateway runs with (every default filled in).
  */
 import { ErrorCode, MqttSnError } from '../errors';
+import type { TransportFactory } from '../transport/types';
+import { udpTransport } from '../transport/udp';
 import { TAKEOVER_POLICIES, type TakeoverPolicy } from './takeover';
 import { DEFAULT_TOPIC_RULES, type TopicRules } from './topic-policy';
 
@@ -91,6 +93,11 @@ export interface GatewayOptions {
    * A `$SYS/...` prefix needs the embedded broker: other brokers refuse clients' `$` topics.
    */
   statsTopics?: { interval: number; prefix?: string };
+  /**
+   * Makes the datagram transport the gateway listens with (bound to host and port).
+   * Default: UDP over node:dgram. A MemoryNetwork's `factory` runs the gateway in memory.
+   */
+  transport?: TransportFactory;
 }
 
 export interface ResolvedOptions {
@@ -125,6 +132,7 @@ export interface ResolvedOptions {
   logLevel: LogLevel;
   metrics: { port: number; host: string } | undefined;
   statsTopics: { interval: number; prefix: string } | undefined;
+  transport: TransportFactory;
 }
 
 export const DEFAULT_PORT = 1884;
@@ -213,6 +221,7 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
   const wakeMove = options.wakeMove ?? 'none';
   if (!['none', 'same-host', 'any'].includes(wakeMove)) throw invalid('wakeMove must be none, same-host or any');
   if (!TAKEOVER_POLICIES.includes(takeover)) throw invalid(`takeover must be ${TAKEOVER_POLICIES.join(', ')}`);
+  if (options.transport !== undefined && typeof options.transport !== 'function') throw invalid('transport must be a function that makes a transport');
   if (topics.allowDollar !== undefined && typeof topics.allowDollar !== 'boolean') throw invalid('topics.allowDollar must be true or false');
   return {
     host: options.host ?? '0.0.0.0',
@@ -253,6 +262,7 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
     logLevel,
     metrics,
     statsTopics,
+    transport: options.transport ?? udpTransport,
   };
 }
 
