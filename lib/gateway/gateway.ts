@@ -17,6 +17,7 @@ import { startMetricsServer, type MetricsServer } from './metrics';
 import { QuietAnswers } from './quiet-answers';
 import { startStatsTopics } from './stats-topics';
 import { GatewaySession } from './gateway-session';
+import { GatewayTimers } from './gateway-timers';
 import { countClosed, countCongestion, countMalformed, countUpstream, createStats, type GatewayStats } from './stats';
 import { topicNameFault } from './topic-policy';
 import { formatEndpoint, isMulticast, sameAddress, type Endpoint } from '../transport/endpoint';
@@ -109,6 +110,8 @@ export class MqttSnGateway extends EventEmitter {
   private stopStatsTopics: (() => void) | undefined;
   private running = false;
   private readonly host: SessionHost<GatewaySession>;
+  /** The sessions' timers: one timer queue, one armed timer for the whole gateway. */
+  private readonly sessionTimers: GatewayTimers;
   private readonly unknownDisconnects = new QuietAnswers(UNKNOWN_DISCONNECT_QUIET_MS, UNKNOWN_DISCONNECT_MEMORY);
   /** Sessions per source IP address (the address of every route in `routes`). */
   private readonly perSource = new SourceCounter();
@@ -134,9 +137,10 @@ export class MqttSnGateway extends EventEmitter {
       () => this.timers.now(),
     );
     this.setRateLimits();
+    this.sessionTimers = new GatewayTimers(timers);
     this.host = {
       options: this.options,
-      timers,
+      timers: this.sessionTimers,
       stats: this.stats,
       takeMemory: (holds, bytes) => memory.take(holds, bytes),
       send: (session, packet) => this.sendTo(this.routes.get(session.key), packet, 'session'),
@@ -283,6 +287,7 @@ export class MqttSnGateway extends EventEmitter {
     this.perSource.clear();
     this.proof.clear();
     this.stats.clients = 0;
+    this.sessionTimers.close();
     await this.connections.settle();
     await this.shared?.stop();
     this.shared = undefined;

@@ -7,43 +7,11 @@
 import * as assert from 'node:assert';
 import type { Packet } from '../../lib/codec/packets';
 import { resolveOptions, type GatewayOptions } from '../../lib/gateway/options';
-import type { EndReason, SessionHost, SessionTimers, UpstreamLink, Will } from '../../lib/gateway/ports';
+import type { EndReason, SessionHost, UpstreamLink, Will } from '../../lib/gateway/ports';
 import { GatewaySession } from '../../lib/gateway/gateway-session';
+import { GatewayTimers } from '../../lib/gateway/gateway-timers';
 import { createStats } from '../../lib/gateway/stats';
-
-/** Timers that fire only when the test moves the clock. */
-class ManualClock implements SessionTimers {
-  private time = 0;
-  private nextId = 1;
-  private readonly pending = new Map<number, { at: number; fn: () => void }>();
-
-  now(): number {
-    return this.time;
-  }
-
-  set(fn: () => void, ms: number): unknown {
-    const id = this.nextId++;
-    this.pending.set(id, { at: this.time + ms, fn });
-    return id;
-  }
-
-  clear(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (;;) {
-      let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.pending) if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
-      if (!due) break;
-      this.pending.delete(due[0]);
-      this.time = due[1].at;
-      due[1].fn();
-    }
-    this.time = end;
-  }
-}
+import { ManualClock } from '../helpers/manual-clock';
 
 function setup(options: GatewayOptions = {}): { clock: ManualClock; sent: Packet[]; ended: EndReason[]; wills: Array<Will | undefined>; session: GatewaySession } {
   const clock = new ManualClock();
@@ -53,7 +21,8 @@ function setup(options: GatewayOptions = {}): { clock: ManualClock; sent: Packet
   let will: Will | undefined;
   const host: SessionHost<GatewaySession> = {
     options: resolveOptions(options),
-    timers: clock,
+    // As in the gateway: every timer on one queue, over the (manual) clock.
+    timers: new GatewayTimers(clock),
     stats: createStats(),
     send: (_session, packet) => sent.push(packet),
     log: () => undefined,
@@ -80,6 +49,26 @@ function setup(options: GatewayOptions = {}): { clock: ManualClock; sent: Packet
   const session = new GatewaySession(host, 'peer', 'c', {}, () => link);
   return { clock, sent, ended, wills, session };
 }
+
+describe('gateway session retransmission', () => {
+  it('retransmits ten messages in flight with DUP, all on one armed timer', () => {
+    const { clock, sent, session } = setup({ retry: { interval: 1000, count: 2 }, limits: { maxInFlight: 10 } });
+    session.connect({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'c' });
+    session.handle({ type: 'SUBSCRIBE', dup: false, qos: 1, topicIdType: 0, msgId: 1, topicId: 'ab' });
+    sent.length = 0;
+    for (let i = 0; i < 10; i++) session.deliver({ topic: 'ab', payload: Buffer.from(String(i)), qos: 1, retain: false });
+    assert.strictEqual(sent.filter((p) => p.type === 'PUBLISH' && !p.dup).length, 10);
+    assert.strictEqual(clock.armed, 1, 'keep-alive supervision and ten retransmissions share one timer');
+    sent.length = 0;
+    clock.advance(1000);
+    const resent = sent.splice(0).filter((p) => p.type === 'PUBLISH');
+    assert.deepStrictEqual(resent.map((p) => p.type === 'PUBLISH' && [p.dup, p.payload.toString()]), [...Array(10).keys()].map((i) => [true, String(i)]));
+    assert.strictEqual(clock.armed, 1);
+    for (const p of resent) if (p.type === 'PUBLISH') session.handle({ type: 'PUBACK', topicId: p.topicId as number, msgId: p.msgId, returnCode: 0 });
+    clock.advance(5000);
+    assert.deepStrictEqual(sent.filter((p) => p.type === 'PUBLISH'), [], 'acknowledged messages are not sent again');
+  });
+});
 
 describe('gateway session supervision', () => {
   it('loses a client with a 30 s keep-alive after 45 s of silence, not before', () => {
