@@ -7,6 +7,7 @@
  * - encode / decode: the wire format, and the packet types (docs/codec.md)
  * - MqttSnError, ErrorCode, ErrorDescription: every failure's numeric code
  * - topicMatches, isValidTopicName, isValidTopicFilter, hasWildcard: the MQTT topic rules
+ * - isTopicId, parsePredefinedTopics, shortTopicToId, shortTopicFromId: MQTT-SN topic ids
  * - createTimerQueue: retransmission timer book-keeping (docs/timers.md)
  * - the datagram transport seam: UdpTransport, NativeUdpTransport (the batched engine), the in-memory
  *   MemoryNetwork, endpoints, and DtlsTransport (DTLS 1.2 over any of them, docs/security.md)
@@ -22,7 +23,7 @@ export { MqttSnError, ErrorCode, ErrorDescription, type ErrorCodeName, type Erro
 export { hasWildcard, isValidTopicFilter, isValidTopicName, topicMatches } from './topics';
 export { createTimerQueue, timerImplementation } from './timers';
 export type { TimerQueue } from './timers/types';
-export * from './transport';
+export { isTopicId, MAX_TOPIC_ID, MIN_TOPIC_ID, parsePredefinedTopics, shortTopicFromId, shortTopicToId, type PredefinedTopicMap } from './topic-ids';
 export * from './client';
 export * from './gateway';
 export * from './transport';

@@ -5,6 +5,7 @@
  */
 import { ErrorCode, MqttSnError } from '../errors';
 import { checkPskKey, defaultDtlsSettings, requireDtls, type ClientDtlsSettings } from './dtls-settings';
+import { parsePredefinedTopics } from '../topic-ids';
 import { invalid } from './validate';
 
 export interface ClientSettings {
@@ -101,30 +102,7 @@ function parseNumber(text: string, name: string, min: number, max: number, integ
 
 /** "1=a/b;2=c/d" or a JSON object {"1": "a/b"}. */
 export function parsePredefined(text: string): Map<number, string> {
-  const map = new Map<number, string>();
-  const trimmed = text.trim();
-  if (trimmed === '') return map;
-  let entries: [string, unknown][];
-  if (trimmed.startsWith('{')) {
-    try {
-      entries = Object.entries(JSON.parse(trimmed) as Record<string, unknown>);
-    } catch {
-      throw invalid('PredefinedTopics: not valid JSON.');
-    }
-  } else {
-    entries = trimmed.split(/[;,\n]/).filter((part) => part.trim() !== '').map((part) => {
-      const eq = part.indexOf('=');
-      if (eq < 0) throw invalid(`PredefinedTopics: "${part.trim()}" is not id=name.`);
-      return [part.slice(0, eq).trim(), part.slice(eq + 1).trim()];
-    });
-  }
-  for (const [key, name] of entries) {
-    const id = Number(key);
-    if (!Number.isInteger(id) || id < 1 || id > 0xfffe) throw invalid(`PredefinedTopics: id ${key} is not 1..65534.`);
-    if (typeof name !== 'string' || name === '') throw invalid(`PredefinedTopics: id ${key} needs a topic name.`);
-    map.set(id, name);
-  }
-  return map;
+  return parsePredefinedTopics(text, 'PredefinedTopics');
 }
 
 function formatPredefined(map: Map<number, string>): string {

@@ -3,6 +3,7 @@
  * with a precise MqttSnError and no packet is sent.
  */
 import { ErrorCode, MqttSnError } from '../errors';
+import { isTopicId } from '../topic-ids';
 import { hasWildcard } from '../topics';
 import type { PublishOptions, TopicIdTypeArg, TopicRef } from './types';
 
@@ -94,7 +95,7 @@ export function checkShortName(value: unknown): string {
 /** A registered or pre-defined topic id: 1..65534 as a number or its decimal text. */
 export function checkNumericTopicId(value: unknown): number {
   const id = typeof value === 'string' && /^\d{1,5}$/.test(value) ? Number(value) : value;
-  if (typeof id !== 'number' || !Number.isInteger(id) || id < 1 || id > 0xfffe) {
+  if (!isTopicId(id)) {
     throw invalid(`Topic id must be an integer from 1 to 65534, not ${JSON.stringify(value)}.`);
   }
   return id;

@@ -11,6 +11,7 @@ import { checkContract, DecodeSlot, EncodeSlot, Sentinel } from '../twin-contrac
 import { ErrorCode, type MqttSnError } from '../errors';
 import { MsgType, type Codec, type Packet, type QoS, type SessionQoS, type TopicIdTypeValue } from './packets';
 import { sliceText } from './text';
+import { shortTopicFromId } from '../topic-ids';
 import {
   asBuffer,
   FLAG_CLEAN_SESSION,
@@ -77,11 +78,6 @@ export function bool(v: unknown): number {
   return v === undefined ? UNDEFINED : INVALID;
 }
 
-/** A short topic name from the 16-bit topic id field. */
-function shortName(id: number): string {
-  return String.fromCharCode(id >> 8, id & 0xff);
-}
-
 function text(d: Int32Array, buf: Buffer): string {
   return sliceText(buf, d[D_VAR_START], d[D_VAR_END], d[D_ASCII] === 1);
 }
@@ -92,7 +88,7 @@ function varBytes(d: Int32Array, buf: Buffer): Buffer {
 
 function topic(d: Int32Array, buf: Buffer, idType: number): number | string {
   if (idType === 0) return text(d, buf);
-  return idType === 2 ? shortName(d[D_A]) : d[D_A];
+  return idType === 2 ? shortTopicFromId(d[D_A]) : d[D_A];
 }
 
 /** The packet whose fields a decode left in the slots `d` (offsets relative to `buf`). */
@@ -146,7 +142,7 @@ function packetFromSlots(d: Int32Array, buf: Buffer): Packet {
         qos: qosFromFlags(flags) as QoS,
         retain: (flags & FLAG_RETAIN) !== 0,
         topicIdType: idType as TopicIdTypeValue,
-        topicId: idType === 2 ? shortName(id) : id,
+        topicId: idType === 2 ? shortTopicFromId(id) : id,
         msgId: d[D_B],
         payload: varBytes(d, buf),
       };

@@ -15,6 +15,7 @@ import { hasWildcard } from '../topics';
 import { describeTopicFault, topicFilterFault, topicNameFault } from './topic-policy';
 import { FilterMap } from './memory-budget';
 import { messageBytes } from './message-queue';
+import { shortTopicToId } from '../topic-ids';
 import { TopicRegistry } from './topic-registry';
 import { countCongestion, countUpstream } from './stats';
 
@@ -27,11 +28,6 @@ const EMPTY = Buffer.alloc(0);
 /** Compares wills by value, to skip needless updates of the broker side. */
 function willKey(will: Will | undefined): string {
   return JSON.stringify(will ?? null);
-}
-
-/** The raw 16-bit field a short topic name occupies. */
-function shortNameField(name: string): number {
-  return ((name.charCodeAt(0) & 0xff) << 8) | (name.charCodeAt(1) & 0xff);
 }
 
 export class GatewaySession implements UpstreamSink {
@@ -276,7 +272,7 @@ export class GatewaySession implements UpstreamSink {
   }
 
   private onPublish(packet: PacketOf<'PUBLISH'>): void {
-    const topicField = typeof packet.topicId === 'string' ? shortNameField(packet.topicId) : packet.topicId;
+    const topicField = typeof packet.topicId === 'string' ? shortTopicToId(packet.topicId) : packet.topicId;
     const ack = (returnCode: number): void =>
       this.send({ type: 'PUBACK', topicId: topicField, msgId: packet.msgId, returnCode });
     if (this.state === 'connecting') return;

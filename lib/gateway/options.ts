@@ -3,6 +3,7 @@
  * gateway runs with (every default filled in).
  */
 import { ErrorCode, MqttSnError } from '../errors';
+import { MAX_TOPIC_ID, parsePredefinedTopics } from '../topic-ids';
 import type { TransportFactory } from '../transport/types';
 import { udpTransport } from '../transport/udp';
 import { TAKEOVER_POLICIES, type TakeoverPolicy } from './takeover';
@@ -157,18 +158,8 @@ function positive(value: unknown, name: string, fallback: number): number {
 }
 
 function topicMap(value: unknown, name: string): PredefinedTopics {
-  if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(`${name} must be an object`);
-  const result: PredefinedTopics = {};
-  for (const [id, topic] of Object.entries(value as Record<string, unknown>)) {
-    const n = Number(id);
-    if (!Number.isInteger(n) || n < 1 || n > 0xfffe) throw invalid(`${name}: topic id ${id} must be 1 to 65534`);
-    if (typeof topic !== 'string' || topic.length === 0 || /[+#]/.test(topic)) {
-      throw invalid(`${name}: topic for id ${id} must be a topic name without wildcards`);
-    }
-    result[String(n)] = topic;
-  }
-  return result;
+  const map = parsePredefinedTopics(value, `Invalid gateway option: ${name}`);
+  return Object.fromEntries([...map].map(([id, topic]) => [String(id), topic]));
 }
 
 /** Checks user options and fills in defaults; throws MqttSnError (INVALID_ARGUMENT). */
@@ -240,7 +231,7 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
     },
     limits: {
       clients: integer(limits.clients, 'limits.clients', 1, 1e7, 10000),
-      topicsPerClient: integer(limits.topicsPerClient, 'limits.topicsPerClient', 1, 0xfffe, 1000),
+      topicsPerClient: integer(limits.topicsPerClient, 'limits.topicsPerClient', 1, MAX_TOPIC_ID, 1000),
       bufferedMessages: integer(limits.bufferedMessages, 'limits.bufferedMessages', 1, 1e7, 100),
       maxInFlight: integer(limits.maxInFlight, 'limits.maxInFlight', 1, 0xffff, 10),
       sessionsPerSource: integer(limits.sessionsPerSource, 'limits.sessionsPerSource', 1, 1e7, 1000),

@@ -2,6 +2,7 @@
  * One client's topic ids (v1.2 §7.3): the normal ids registered during this
  * connection, in both directions, and the pre-defined ids configured for it.
  */
+import { MAX_TOPIC_ID, MIN_TOPIC_ID } from '../topic-ids';
 import type { PredefinedTopics } from './options';
 
 export class TopicRegistry {
@@ -40,9 +41,9 @@ export class TopicRegistry {
     const known = this.idByName.get(name);
     if (known !== undefined) return known;
     if (this.nameById.size >= this.limit) return undefined;
-    while (this.nameById.has(this.nextId)) this.nextId = this.nextId >= 0xfffe ? 1 : this.nextId + 1;
+    while (this.nameById.has(this.nextId)) this.nextId = this.nextId >= MAX_TOPIC_ID ? MIN_TOPIC_ID : this.nextId + 1;
     const id = this.nextId;
-    this.nextId = id >= 0xfffe ? 1 : id + 1;
+    this.nextId = id >= MAX_TOPIC_ID ? MIN_TOPIC_ID : id + 1;
     this.idByName.set(name, id);
     this.nameById.set(id, name);
     this.bytes += name.length;

@@ -2,7 +2,7 @@
  * Topic names as the nodes see them: validation, wildcard matching, and the
  * three MQTT-SN ways of naming a topic (name, pre-defined id, short name).
  */
-import { TopicIdType, type TopicIdTypeValue } from '../../lib';
+import { isTopicId, parsePredefinedTopics, TopicIdType, type TopicIdTypeValue } from '../../lib';
 
 export type TopicKind = 'normal' | 'predefined' | 'short';
 
@@ -35,9 +35,7 @@ export function isValidPublishTopic(topic: string): boolean {
 }
 
 /** A pre-defined topic id: an integer in 1..65534 (0 and 0xFFFF are reserved). */
-export function isValidTopicId(id: number): boolean {
-  return Number.isInteger(id) && id >= 1 && id <= 0xfffe;
-}
+export const isValidTopicId = isTopicId;
 
 /** A short topic name is exactly two characters. */
 export function isValidShortTopic(topic: string): boolean {
@@ -59,24 +57,9 @@ export class PredefinedTopics {
     }
   }
 
-  /** Parses the config text; throws a readable Error when it is not a valid map. */
+  /** Parses the config text; throws a readable MqttSnError when it is not a valid map. */
   static parse(text: string | undefined): PredefinedTopics {
-    const trimmed = (text ?? '').trim();
-    if (trimmed === '') return new PredefinedTopics();
-    const parsed: unknown = JSON.parse(trimmed);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new Error('pre-defined topics must be a JSON object {"<id>": "<topic name>"}');
-    }
-    const entries: [number, string][] = [];
-    for (const [key, value] of Object.entries(parsed)) {
-      const id = Number(key);
-      if (!isValidTopicId(id)) throw new Error(`pre-defined topic id ${key} is not in 1..65534`);
-      if (typeof value !== 'string' || !isValidPublishTopic(value)) {
-        throw new Error(`pre-defined topic ${key} needs a topic name without wildcards`);
-      }
-      entries.push([id, value]);
-    }
-    return new PredefinedTopics(entries);
+    return new PredefinedTopics(parsePredefinedTopics(text));
   }
 
   nameOf(id: number): string | undefined {

@@ -4,6 +4,7 @@
  * delivered), QoS 2 held until PUBREL so that it is delivered exactly once.
  */
 import type { PacketOf } from '../../codec/packets';
+import { shortTopicToId } from '../../topic-ids';
 import type { MessageInEvent } from '../types';
 import { validReturnCode, type SessionCore } from './core';
 import { countDelivered } from './sleep';
@@ -29,7 +30,7 @@ export function onPublish(core: SessionCore, p: PacketOf<'PUBLISH'>): void {
     duplicate: p.dup,
     returnCode: 0,
   };
-  const rawTopicId = typeof p.topicId === 'number' ? p.topicId : Buffer.from(p.topicId, 'latin1').readUInt16BE(0);
+  const rawTopicId = typeof p.topicId === 'number' ? p.topicId : shortTopicToId(p.topicId);
   if (p.qos === 2) {
     // Exactly once: hold it until PUBREL; a duplicate PUBLISH only gets its PUBREC again.
     if (!core.inboundQos2.has(p.msgId)) core.inboundQos2.set(p.msgId, event);

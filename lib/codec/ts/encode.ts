@@ -6,6 +6,7 @@
 import { ErrorCode } from '../../errors';
 import { codecError } from '../codec-error';
 import { MAX_CLIENT_ID_BYTES, MAX_PACKET_SIZE, MsgType, type Packet } from '../packets';
+import { isTopicId, shortTopicToId } from '../../topic-ids';
 import {
   isValidShortTopicString,
   isValidTopicFilterString,
@@ -111,7 +112,7 @@ function shortTopic(v: unknown, type: number): string {
 
 function topicId(v: unknown, type: number): number {
   const id = u16(v, type);
-  if (id === 0 || id === 0xffff) throw codecError(E.INVALID_TOPIC_ID, type);
+  if (!isTopicId(id)) throw codecError(E.INVALID_TOPIC_ID, type);
   return id;
 }
 
@@ -309,7 +310,7 @@ export function encodeFrame(packet: Packet | Fields, nested: boolean): Buffer {
         if (!isValidTopicFilterString(filter)) throw codecError(E.INVALID_TOPIC, type);
       } else if (idType === 2) {
         const name = shortTopic(p.topicId, type);
-        id = (name.charCodeAt(0) << 8) | name.charCodeAt(1);
+        id = shortTopicToId(name);
       } else id = topicId(p.topicId, type);
       const [buf, at] = frame(type, 3 + n);
       buf[at] = (dup ? FLAG_DUP : 0) | qosToFlags(q) | idType;
