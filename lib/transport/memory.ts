@@ -197,7 +197,7 @@ export class MemoryNetwork {
       if (other.family !== family || other.port !== port) continue;
       const overlap = wildcard(address) || wildcard(other.address) || sameAddress(address, other.address);
       if (overlap && !(reuse && other.reuse)) {
-        throw new MqttSnError(ErrorCode.SOCKET_ERROR, `Address in use: ${formatEndpoint({ address: address || '*', port })}`);
+        throw new MqttSnError(ErrorCode.SOCKET_ERROR, `Address in use (EADDRINUSE): ${formatEndpoint({ address: address || '*', port })}`);
       }
     }
     this.members.add(transport);

@@ -39,7 +39,7 @@ describe('gateway takeover and limits', function () {
   }
 
   async function client(gateway: MqttSnGateway, from = '127.0.0.1'): Promise<RawClient> {
-    const c = await RawClient.open(gateway.address().port, '127.0.0.1', 0, from);
+    const c = await RawClient.open(gateway.address().port, '127.0.0.1', 0, { localAddress: from });
     clients.push(c);
     return c;
   }

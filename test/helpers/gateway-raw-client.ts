@@ -1,11 +1,13 @@
 /**
- * A bare MQTT-SN peer for gateway tests: one UDP socket on 127.0.0.1 that
- * sends packets built by the codec and waits for the packets that come back.
- * No protocol logic of its own, so the tests decide every byte the gateway sees.
+ * A bare MQTT-SN peer for gateway tests: one transport (UDP by default, or a
+ * memory network's) bound on loopback that sends packets built by the codec
+ * and waits for the packets that come back. No protocol logic of its own, so
+ * the tests decide every byte the gateway sees.
  */
-import * as dgram from 'node:dgram';
 import { decode, encode } from '../../lib/codec';
 import type { Packet, PacketOf, PacketType } from '../../lib/codec/packets';
+import type { DatagramTransport, TransportFactory } from '../../lib/transport/types';
+import { udpTransport } from '../../lib/transport/udp';
 
 interface Waiter {
   match: (packet: Packet) => boolean;
@@ -17,7 +19,7 @@ interface Waiter {
 export class RawClient {
   /** Packets received and not yet taken by next(). */
   readonly inbox: Packet[] = [];
-  private readonly socket: dgram.Socket;
+  private readonly transport: DatagramTransport;
   private waiters: Waiter[] = [];
   /** When set, every packet is wrapped as a forwarder would, with this wireless node id. */
   wirelessNodeId: Buffer | undefined;
@@ -25,31 +27,49 @@ export class RawClient {
   answerPings = true;
   /** Wireless node id of the last encapsulated packet received (undefined: it was not wrapped). */
   receivedNodeId: Buffer | undefined;
+  /** Octets of every datagram received, whole. */
+  octetsReceived = 0;
+  /** Whether the gateway holds a session for this client (connected or asleep), as far as its packets tell. */
+  private session = false;
+  /** The last DISCONNECT sent asked for sleep: the DISCONNECT answering it leaves the session alive. */
+  private sleeping = false;
 
   private constructor(
-    socket: dgram.Socket,
+    transport: DatagramTransport,
     private readonly gatewayPort: number,
     private readonly gatewayHost: string,
   ) {
-    this.socket = socket;
-    socket.on('message', (datagram) => this.onDatagram(datagram));
+    this.transport = transport;
+    transport.onReceive((batch) => {
+      for (const datagram of batch) {
+        this.octetsReceived += datagram.data.length;
+        this.onDatagram(datagram.data);
+      }
+    });
   }
 
-  /** `localAddress`: another loopback address (127.0.0.x) to send from, as another host would. */
-  static async open(gatewayPort: number, gatewayHost = '127.0.0.1', localPort = 0, localAddress?: string): Promise<RawClient> {
-    const socket = dgram.createSocket(gatewayHost.includes(':') ? 'udp6' : 'udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(localPort, localAddress ?? (gatewayHost.includes(':') ? '::1' : '127.0.0.1'), () => resolve());
-    });
-    return new RawClient(socket, gatewayPort, gatewayHost);
+  /**
+   * `localAddress`: another loopback address (127.0.0.x) to send from, as another host would;
+   * `transport`: what to send with (UDP by default, or a memory network's factory).
+   */
+  static async open(
+    gatewayPort: number,
+    gatewayHost = '127.0.0.1',
+    localPort = 0,
+    { localAddress, transport = udpTransport }: { localAddress?: string; transport?: TransportFactory } = {},
+  ): Promise<RawClient> {
+    const v6 = gatewayHost.includes(':');
+    const bound = transport();
+    await bound.bind({ family: v6 ? 6 : 4, address: localAddress ?? (v6 ? '::1' : '127.0.0.1'), port: localPort });
+    return new RawClient(bound, gatewayPort, gatewayHost);
   }
 
   get port(): number {
-    return this.socket.address().port;
+    return this.transport.localAddress()?.port ?? 0;
   }
 
   send(packet: Packet): void {
+    if (packet.type === 'DISCONNECT' || packet.type === 'CONNECT') this.sleeping = packet.type === 'DISCONNECT' && packet.duration !== undefined;
     const wrapped: Packet = this.wirelessNodeId
       ? { type: 'ENCAPSULATED', radius: 0, wirelessNodeId: this.wirelessNodeId, packet }
       : packet;
@@ -57,7 +77,7 @@ export class RawClient {
   }
 
   sendRaw(bytes: Uint8Array): void {
-    this.socket.send(bytes, this.gatewayPort, this.gatewayHost);
+    this.transport.send(Buffer.from(bytes), { address: this.gatewayHost, port: this.gatewayPort });
   }
 
   /** The next packet of `type` (earlier packets of other types stay in the inbox). */
@@ -109,6 +129,21 @@ export class RawClient {
     return ack.topicId;
   }
 
+  /**
+   * Ends the client's session at the gateway, if it has one: the system may give this port to
+   * a later client, which must not find a session there.
+   */
+  leave(): void {
+    if (this.session) this.send({ type: 'DISCONNECT' });
+    this.session = false;
+  }
+
+  /** Ends the sessions of `clients` and closes them. */
+  static async closeAll(clients: readonly RawClient[]): Promise<void> {
+    for (const client of clients) client.leave();
+    await Promise.all(clients.map((client) => client.close()));
+  }
+
   clear(): void {
     this.inbox.length = 0;
   }
@@ -119,7 +154,7 @@ export class RawClient {
       waiter.reject(new Error('client closed'));
     }
     this.waiters = [];
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+    return this.transport.close();
   }
 
   private onDatagram(datagram: Buffer): void {
@@ -131,6 +166,8 @@ export class RawClient {
     }
     // Like any client: the gateway asks with PINGREQ whether this address receives (before it sends more than it got).
     if (packet.type === 'PINGREQ' && this.answerPings) this.send({ type: 'PINGRESP' });
+    if (packet.type === 'CONNACK' && packet.returnCode === 0) this.session = true;
+    if (packet.type === 'DISCONNECT' && !this.sleeping) this.session = false;
     const waiter = this.waiters.find((w) => w.match(packet));
     if (waiter) {
       clearTimeout(waiter.timer);
