@@ -18,7 +18,7 @@ import * as mqtt from 'mqtt';
 import { startPrivateMosquitto, type RunningBroker } from '../helpers/brokers';
 import { runGateway, waitForOutput, type GatewayProcess } from '../helpers/gateway-process';
 import { freeTcpPort, freeUdpPort } from '../helpers/net';
-import { until } from '../helpers/wait';
+import { until } from '../helpers/until';
 
 type Report = Record<string, unknown> & { e: string };
 

@@ -9,7 +9,7 @@ import { MqttSnGateway } from '../../lib/gateway';
 import { MemoryNetwork } from '../../lib/transport/memory';
 import { RawClient } from '../helpers/gateway-raw-client';
 import { MqttInbox } from '../helpers/mqtt-inbox';
-import { until } from '../helpers/wait';
+import { until } from '../helpers/until';
 
 describe('gateway over a lossy memory network', function () {
   this.timeout(30000);

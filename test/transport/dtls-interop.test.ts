@@ -12,7 +12,7 @@ import { makeCertificates, type TestCertificates } from '../helpers/certificates
 import { heard, openDtlsSide, type DtlsSide } from '../helpers/dtls-side';
 import { freeUdpPort } from '../helpers/net';
 import { OpenSslPeer } from '../helpers/openssl';
-import { until } from '../helpers/wait';
+import { until } from '../helpers/until';
 
 const KEY = '00112233445566778899aabbccddeeff';
 const LOCAL = '127.0.0.1';

@@ -16,7 +16,7 @@ import { UdpTransport } from '../../lib/transport/udp';
 import { makeCertificates, type TestCertificates } from '../helpers/certificates';
 import { openDtlsSide, type DtlsSide } from '../helpers/dtls-side';
 import { runWithoutAddon } from '../helpers/no-addon';
-import { until } from '../helpers/wait';
+import { until } from '../helpers/until';
 
 const KEY = '00112233445566778899aabbccddeeff';
 const LOCAL = '127.0.0.1';

@@ -7,7 +7,8 @@ import { ErrorCode, type MqttSnError } from '../../lib/errors';
 import type { Endpoint } from '../../lib/transport/endpoint';
 import { MemoryNetwork, type LinkConditions, type MemoryNetworkOptions } from '../../lib/transport/memory';
 import type { BindOptions, DatagramTransport, ReceivedDatagram } from '../../lib/transport/types';
-import { delay, until } from '../helpers/wait';
+import { delay } from '../helpers/mqtt-inbox';
+import { until } from '../helpers/until';
 
 interface Node {
   transport: DatagramTransport;

@@ -8,7 +8,8 @@ import { decode } from '../../lib/codec';
 import { ErrorCode, MqttSnError } from '../../lib/errors';
 import type { Endpoint } from '../../lib/transport/endpoint';
 import type { BindOptions, DatagramTransport, ReceivedDatagram } from '../../lib/transport/types';
-import { delay, until } from '../helpers/wait';
+import { delay } from '../helpers/mqtt-inbox';
+import { until } from '../helpers/until';
 
 export interface TransportSuiteSubject {
   /** Makes a fresh transport (one call per transport of a test). */
