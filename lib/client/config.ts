@@ -100,11 +100,6 @@ function parseNumber(text: string, name: string, min: number, max: number, integ
   return value;
 }
 
-/** "1=a/b;2=c/d" or a JSON object {"1": "a/b"}. */
-export function parsePredefined(text: string): Map<number, string> {
-  return parsePredefinedTopics(text, 'PredefinedTopics');
-}
-
 function formatPredefined(map: Map<number, string>): string {
   return [...map].map(([id, name]) => `${id}=${name}`).join(';');
 }
@@ -207,7 +202,7 @@ const SETTINGS: Record<string, SettingDef> = {
   PredefinedTopics: {
     get: (s) => formatPredefined(s.predefinedTopics),
     set: (s, value) => {
-      s.predefinedTopics = parsePredefined(value);
+      s.predefinedTopics = parsePredefinedTopics(value, 'PredefinedTopics'); // "1=a/b;2=c/d" or JSON {"1": "a/b"}
     },
   },
 };

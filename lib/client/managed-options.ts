@@ -3,8 +3,9 @@
  * engine's settings. Durations are milliseconds (keepAlive: seconds, as on
  * the wire), as in MQTT.js.
  */
-import { defaultSettings, parsePredefined, type ClientSettings } from './config';
+import { defaultSettings, type ClientSettings } from './config';
 import { checkPskKey, requireDtls } from './dtls-settings';
+import { parsePredefinedTopics } from '../topic-ids';
 import { formatEndpoint } from '../transport/endpoint';
 import type { EngineOptions } from './engine';
 import { checkClientId, checkInteger, checkPort, checkQos, invalid } from './validate';
@@ -143,9 +144,7 @@ function gatewayAddress(value: GatewayAddress, what: string): GatewayAddress {
 }
 
 function predefinedMap(value: ManagedClientOptions['predefinedTopics']): Map<number, string> {
-  if (value === undefined) return new Map();
-  if (value instanceof Map) return parsePredefined(JSON.stringify(Object.fromEntries(value)));
-  return parsePredefined(JSON.stringify(value));
+  return parsePredefinedTopics(value, 'predefinedTopics');
 }
 
 /** Checks every option (706 on a bad one) and fills in the defaults. */

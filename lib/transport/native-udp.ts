@@ -18,6 +18,7 @@ import { bool, decodedFromSlots, decodeErrorFromSlots, num } from '../codec/nati
 import { codecError } from '../codec/codec-error';
 import type { Packet } from '../codec/packets';
 import { ErrorCode, MqttSnError } from '../errors';
+import { isTopicId, shortTopicToId } from '../topic-ids';
 import { EncodeSlot } from '../twin-contract';
 import { loadAddon, type NativeUdpBinding, type NativeUdpEngine } from '../native';
 import { formatEndpoint, sameEndpoint, type Endpoint } from './endpoint';
@@ -97,7 +98,7 @@ function encodableAtSocket(packet: Packet): boolean {
       if (!flag(packet.dup) || !flag(packet.retain) || (packet.dup === true && qos === 0)) return false;
       if (qos === 0 ? msgId !== undefined && !u16(msgId, 0) : !u16(msgId, 1)) return false;
       if (topicIdType === 2) return typeof topicId === 'string' && topicId.length === 2 && shortUnit(topicId.charCodeAt(0)) && shortUnit(topicId.charCodeAt(1));
-      return (topicIdType === 0 || topicIdType === 1) && u16(topicId, 1, 0xfffe);
+      return (topicIdType === 0 || topicIdType === 1) && isTopicId(topicId);
     }
     case 'PUBACK':
       return u16(packet.topicId, 0) && u16(packet.msgId, 1) && u16(packet.returnCode, 0, 3);
@@ -261,7 +262,7 @@ export class NativeUdpTransport implements DatagramTransport {
         s[e + EncodeSlot.RETAIN] = bool(packet.retain);
         s[e + EncodeSlot.TOPIC_ID_TYPE] = packet.topicIdType;
         if (typeof packet.topicId === 'string') {
-          s[record + S_SHORT_TOPIC] = (packet.topicId.charCodeAt(0) << 8) | packet.topicId.charCodeAt(1);
+          s[record + S_SHORT_TOPIC] = shortTopicToId(packet.topicId);
         } else {
           s[e + EncodeSlot.TOPIC_ID] = packet.topicId;
         }
