@@ -89,17 +89,19 @@ export class GatewayMetrics {
     mirroredGauge(r, 'udp_bound', '1 while the UDP socket is bound.', [], () => one(source.health().udp ? 1 : 0));
     this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
     this.loopDelay.enable();
+    // Measured between two scrapes; scrapes closer together than one sample show the last figures again.
+    let lag: Array<[Record<string, string>, number]> = ['0.5', '0.99', '1'].map((quantile) => [{ quantile }, 0]);
     mirroredGauge(r, 'event_loop_lag_seconds', 'Event-loop delay since the last scrape (p50, p99, max).', ['quantile'], () => {
       const h = this.loopDelay;
-      const values: Array<[Record<string, string>, number]> = h.count === 0
-        ? []
-        : [
-            [{ quantile: '0.5' }, h.percentile(50) / 1e9],
-            [{ quantile: '0.99' }, h.percentile(99) / 1e9],
-            [{ quantile: '1' }, h.max / 1e9],
-          ];
-      h.reset();
-      return values;
+      if (h.count > 0) {
+        lag = [
+          [{ quantile: '0.5' }, h.percentile(50) / 1e9],
+          [{ quantile: '0.99' }, h.percentile(99) / 1e9],
+          [{ quantile: '1' }, h.max / 1e9],
+        ];
+        h.reset();
+      }
+      return lag;
     });
     mirroredGauge(r, 'resident_memory_bytes', 'Resident set size of the gateway process.', [], () => one(process.memoryUsage().rss));
   }
