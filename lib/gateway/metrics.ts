@@ -19,32 +19,34 @@ export interface MetricsSource {
 
 const PREFIX = 'mqttsn_gateway_';
 
-/** A counter whose value is copied from the gateway's stats at each scrape. */
-function mirroredCounter(registry: Registry, name: string, help: string, labelNames: string[], read: () => Array<[Record<string, string>, number]>): void {
-  new Counter({
-    name: PREFIX + name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [labels, value] of read()) this.inc(labels, value);
-    },
-  });
+type Samples = Array<[Record<string, string>, number]>;
+
+/** A metric whose values are copied from the gateway at each scrape: counters from its stats, gauges from its state. */
+function mirrored(registry: Registry, kind: 'counter' | 'gauge', name: string, help: string, labelNames: string[], read: () => Samples): void {
+  const config = { name: PREFIX + name, help, labelNames, registers: [registry] };
+  if (kind === 'counter') {
+    new Counter({
+      ...config,
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.inc(labels, value);
+      },
+    });
+  } else {
+    new Gauge({
+      ...config,
+      collect() {
+        this.reset();
+        for (const [labels, value] of read()) this.set(labels, value);
+      },
+    });
+  }
 }
 
-function mirroredGauge(registry: Registry, name: string, help: string, labelNames: string[], read: () => Array<[Record<string, string>, number]>): void {
-  new Gauge({
-    name: PREFIX + name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const [labels, value] of read()) this.set(labels, value);
-    },
-  });
-}
+const mirroredCounter = (registry: Registry, name: string, help: string, labelNames: string[], read: () => Samples): void =>
+  mirrored(registry, 'counter', name, help, labelNames, read);
+const mirroredGauge = (registry: Registry, name: string, help: string, labelNames: string[], read: () => Samples): void =>
+  mirrored(registry, 'gauge', name, help, labelNames, read);
 
 function byLabel(label: string, counts: Record<string, number | undefined>): Array<[Record<string, string>, number]> {
   return Object.entries(counts).map(([key, value]) => [{ [label]: key }, value ?? 0]);
