@@ -378,6 +378,8 @@ export class MqttSnGateway extends EventEmitter {
     this.stats.received++;
     const from = `${rinfo.address}|${rinfo.port}`;
     this.proof.received(from, data.length);
+    // An empty datagram is a client's reachability probe (lib/client/route-probe.ts): nothing to answer, nothing wrong.
+    if (data.length === 0) return;
     let packet: Packet;
     try {
       if (decodeError) throw decodeError;

@@ -134,7 +134,6 @@ function gatewaySuite(on: NetUnderTest): void {
           Buffer.from([0x05, 0x0c, 0x00]), // length says 5, 3 octets
           Buffer.from([0x03, 0x03, 0x00]), // reserved type
           Buffer.from([0x06, 0x04, 0x04, 0x02, 0x00, 0x3c]), // CONNECT with protocol id 2 and no client id
-          Buffer.alloc(0),
         ];
         for (const datagram of garbage) c.sendRaw(datagram);
         await until(() => gateway.stats.malformed === before + garbage.length);
