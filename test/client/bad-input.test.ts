@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { MQTTSN } from '../../lib/client';
 import { LossyRelay } from '../helpers/lossy-relay';
-import { nextEvent, startRig, udpListener, type Rig } from './support';
+import { NETS, nextEvent, startRig, udpListener, type Rig } from './support';
 
 function code(expected: number): (e: unknown) => boolean {
   return (e: unknown) => {
@@ -18,7 +18,7 @@ function code(expected: number): (e: unknown) => boolean {
   };
 }
 
-describe('MQTTSN client: bad input', function () {
+for (const net of NETS) describe(`MQTTSN client: bad input (${net.name})`, function () {
   this.timeout(10000);
   let rig: Rig;
   let relay: LossyRelay;
@@ -26,8 +26,8 @@ describe('MQTTSN client: bad input', function () {
   let topicId: number;
 
   before(async () => {
-    rig = await startRig('embedded');
-    relay = await LossyRelay.start({ address: '127.0.0.1', port: rig.port });
+    rig = await startRig('embedded', {}, net);
+    relay = await LossyRelay.start({ address: '127.0.0.1', port: rig.port }, undefined, rig.net.transport);
     client = rig.client();
     await client.connectTo('127.0.0.1', relay.address().port);
     topicId = await client.registerTopic('bad/input');
@@ -151,8 +151,8 @@ describe('MQTTSN client: bad input', function () {
     let idle: MQTTSN;
 
     beforeEach(async () => {
-      silent = await udpListener();
-      idle = new MQTTSN();
+      silent = await udpListener('127.0.0.1', rig.net.transport);
+      idle = new MQTTSN({ transport: rig.net.transport });
       idle.remoteHost = '127.0.0.1';
       idle.remotePort = silent.port;
     });

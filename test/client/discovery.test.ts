@@ -8,9 +8,9 @@ import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { decode } from '../../lib/codec';
 import { delay } from '../helpers/mqtt-inbox';
 import { freeUdpPort } from '../helpers/net';
-import { newClient, nextEvent, startRig, udpListener, waitFor, type Rig } from './support';
+import { NETS, newClient, nextEvent, startRig, udpListener, waitFor, type Rig } from './support';
 
-describe('MQTTSN client: gateway discovery', function () {
+for (const net of NETS) describe(`MQTTSN client: gateway discovery (${net.name})`, function () {
   this.timeout(15000);
   let rig: Rig | undefined;
 
@@ -20,7 +20,7 @@ describe('MQTTSN client: gateway discovery', function () {
   });
 
   it('finds the gateway with SEARCHGW, reports its GWINFO, and connects to it without remoteHost', async () => {
-    rig = await startRig('embedded', { gatewayId: 42 });
+    rig = await startRig('embedded', { gatewayId: 42 }, net);
     const client = rig.client(['DiscoveryAddress=127.0.0.1', `DiscoveryPort=${rig.port}`, 'SearchGwDelay=0.05']);
     const event = nextEvent(client, 'gatewayInfo');
     const found = await client.discoverGateway(1);
@@ -37,13 +37,9 @@ describe('MQTTSN client: gateway discovery', function () {
   });
 
   it('repeats SEARCHGW with back-off and rejects with NO_GATEWAY when nobody answers', async () => {
-    const silent = await udpListener();
-    const client = newClient([
-      'DiscoveryAddress=127.0.0.1',
-      `DiscoveryPort=${silent.port}`,
-      'SearchGwDelay=0',
-      'RetryInterval=0.1',
-    ]);
+    const opened = net.open();
+    const silent = await udpListener('127.0.0.1', opened.transport);
+    const client = newClient(['DiscoveryAddress=127.0.0.1', `DiscoveryPort=${silent.port}`, 'SearchGwDelay=0', 'RetryInterval=0.1'], opened.transport);
     client.timeout = 0.8;
     try {
       await assert.rejects(client.discoverGateway(0), (e: MqttSnError) => e.code === ErrorCode.NO_GATEWAY);
@@ -53,12 +49,13 @@ describe('MQTTSN client: gateway discovery', function () {
     } finally {
       client.reset();
       await silent.close();
+      opened.close();
     }
   });
 
   it('hears ADVERTISE, and drops a gateway after the configured number of missed advertisements', async () => {
     const port = await freeUdpPort();
-    rig = await startRig('embedded', { gatewayId: 7, advertise: { interval: 1, address: '127.0.0.1', port } });
+    rig = await startRig('embedded', { gatewayId: 7, advertise: { interval: 1, address: '127.0.0.1', port } }, net);
     const client = rig.client([`DiscoveryPort=${port}`, 'DiscoveryAddress=127.0.0.1', 'AdvertiseMissed=1', 'LogLevel=1']);
     const advertised = nextEvent(client, 'gatewayInfo', 4000);
     client.config('DiscoveryListen=True');
@@ -74,7 +71,7 @@ describe('MQTTSN client: gateway discovery', function () {
   });
 
   it('answers another client\'s SEARCHGW when discoverRequest says respond, and with sendDiscoverResponse', async () => {
-    rig = await startRig('embedded', { gatewayId: 3 });
+    rig = await startRig('embedded', { gatewayId: 3 }, net);
     const listenPort = await freeUdpPort();
     const helper = rig.client([`DiscoveryPort=${listenPort}`, 'DiscoveryAddress=127.0.0.1', 'GwInfoDelay=0.05']);
     await helper.connectTo('127.0.0.1', rig.port);
@@ -104,7 +101,7 @@ describe('MQTTSN client: gateway discovery', function () {
   });
 
   it('searches over a multicast group on loopback', async () => {
-    rig = await startRig('embedded', { gatewayId: 5 });
+    rig = await startRig('embedded', { gatewayId: 5 }, net);
     const groupPort = await freeUdpPort();
     const group = ['DiscoveryAddress=239.255.77.77', `DiscoveryPort=${groupPort}`, 'GwInfoDelay=0', 'SearchGwDelay=0'];
     const helper = rig.client(group);
@@ -126,7 +123,8 @@ describe('MQTTSN client: gateway discovery', function () {
 
   it('does not take its own SEARCHGW, looped back by the group, for another client\'s', async () => {
     const groupPort = await freeUdpPort();
-    const client = newClient(['DiscoveryAddress=239.255.77.78', `DiscoveryPort=${groupPort}`, 'SearchGwDelay=0', 'RetryInterval=0.2']);
+    const opened = net.open();
+    const client = newClient(['DiscoveryAddress=239.255.77.78', `DiscoveryPort=${groupPort}`, 'SearchGwDelay=0', 'RetryInterval=0.2'], opened.transport);
     try {
       client.localHost = '127.0.0.1';
       client.config('DiscoveryListen=True'); // joins the group on loopback, where the SEARCHGW goes out
@@ -144,6 +142,7 @@ describe('MQTTSN client: gateway discovery', function () {
       assert.deepEqual(requests, []);
     } finally {
       client.reset();
+      opened.close();
     }
   });
 });

@@ -8,19 +8,19 @@ import * as assert from 'node:assert/strict';
 import { MqttSnGateway } from '../../lib/gateway';
 import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { LossyRelay } from '../helpers/lossy-relay';
-import { collectMessages, nextEvent, startRig, waitFor, type Rig } from './support';
+import { NETS, collectMessages, nextEvent, startRig, waitFor, type Rig } from './support';
 
-describe('MQTTSN client: failover between two gateways', function () {
+for (const net of NETS) describe(`MQTTSN client: failover between two gateways (${net.name})`, function () {
   this.timeout(15000);
   let rig: Rig;
   let second: MqttSnGateway;
   let relay: LossyRelay;
 
   beforeEach(async () => {
-    rig = await startRig('embedded');
-    second = new MqttSnGateway({ host: '127.0.0.1', port: 0, broker: rig.gateway.brokerUrl, gatewayId: 2, logLevel: 'error' });
+    rig = await startRig('embedded', {}, net);
+    second = new MqttSnGateway({ host: '127.0.0.1', port: 0, broker: rig.gateway.brokerUrl, gatewayId: 2, logLevel: 'error', transport: rig.net.transport });
     await second.start();
-    relay = await LossyRelay.start({ address: '127.0.0.1', port: rig.port });
+    relay = await LossyRelay.start({ address: '127.0.0.1', port: rig.port }, undefined, rig.net.transport);
   });
 
   afterEach(async () => {

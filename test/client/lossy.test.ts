@@ -11,20 +11,20 @@ import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { MQTTSN } from '../../lib/client';
 import { LossyRelay } from '../helpers/lossy-relay';
 import { delay } from '../helpers/mqtt-inbox';
-import { collectMessages, nextEvent, startRig, waitFor, type Rig } from './support';
+import { NETS, collectMessages, nextEvent, startRig, waitFor, type Rig } from './support';
 
 function uniq(prefix: string): string {
   return `${prefix}-${Math.random().toString(16).slice(2, 10)}`;
 }
 
-describe('MQTTSN client through a lossy link', function () {
+for (const net of NETS) describe(`MQTTSN client through a lossy link (${net.name})`, function () {
   this.timeout(15000);
   let rig: Rig;
   let relay: LossyRelay;
 
   beforeEach(async () => {
-    rig = await startRig('embedded');
-    relay = await LossyRelay.start({ address: '127.0.0.1', port: rig.port });
+    rig = await startRig('embedded', {}, net);
+    relay = await LossyRelay.start({ address: '127.0.0.1', port: rig.port }, undefined, rig.net.transport);
   });
 
   afterEach(async () => {
@@ -209,7 +209,7 @@ describe('MQTTSN client through a lossy link', function () {
   });
 
   it('sends one PINGREQ per retry interval to a silent gateway and reports it lost after RetryCount retransmissions', async () => {
-    const client = new MQTTSN();
+    const client = new MQTTSN({ transport: rig.net.transport });
     rig.clients.push(client);
     client.keepAliveInterval = 1;
     client.config('RetryInterval=1');

@@ -12,7 +12,8 @@ import { startMosquitto, type RunningBroker } from '../helpers/brokers';
 import { LossyRelay } from '../helpers/lossy-relay';
 import { ReconnectDelay } from '../../lib/client/reconnect-delay';
 import { MqttInbox } from '../helpers/mqtt-inbox';
-import { waitFor } from './support';
+import { NETS, waitFor } from './support';
+import type { OpenNet } from '../helpers/nets';
 
 function uniq(prefix: string): string {
   return `${prefix}-${Math.random().toString(16).slice(2, 10)}`;
@@ -30,22 +31,23 @@ function coded(code: number) {
   return (error: unknown): boolean => error instanceof MqttSnError && error.code === code;
 }
 
-describe('MqttSnClient (managed connection)', function () {
+for (const net of NETS) describe(`MqttSnClient (managed connection, ${net.name})`, function () {
   this.timeout(20000);
   let broker: RunningBroker;
   let gateway: MqttSnGateway;
   let port: number;
   let inbox: MqttInbox;
+  let opened: OpenNet;
   const clients: MqttSnClient[] = [];
 
   async function startGateway(onPort = 0): Promise<void> {
-    gateway = new MqttSnGateway({ host: '127.0.0.1', port: onPort, broker: broker.url, retry: { interval: 300, count: 3 }, logLevel: 'error' });
+    gateway = new MqttSnGateway({ host: '127.0.0.1', port: onPort, broker: broker.url, retry: { interval: 300, count: 3 }, logLevel: 'error', transport: opened.transport });
     await gateway.start();
     port = gateway.address().port;
   }
 
   function client(options: Partial<ManagedClientOptions> = {}): MqttSnClient {
-    const c = new MqttSnClient({ host: '127.0.0.1', port, ...FAST, ...options });
+    const c = new MqttSnClient({ host: '127.0.0.1', port, transport: opened.transport, ...FAST, ...options });
     clients.push(c);
     return c;
   }
@@ -59,6 +61,7 @@ describe('MqttSnClient (managed connection)', function () {
   });
 
   beforeEach(async () => {
+    opened = net.open();
     await startGateway();
     inbox = await MqttInbox.connect(broker.url as string, { clientId: uniq('inbox') });
   });
@@ -67,6 +70,7 @@ describe('MqttSnClient (managed connection)', function () {
     for (const c of clients.splice(0)) await c.end(true);
     await inbox.close();
     await gateway.stop();
+    opened.close();
   });
 
   it('publishes and subscribes by topic name; messages arrive with the name', async () => {
@@ -125,7 +129,7 @@ describe('MqttSnClient (managed connection)', function () {
   });
 
   it('reconnects after a DISCONNECT the gateway sends on its own', async () => {
-    const relay = await LossyRelay.start({ address: '127.0.0.1', port });
+    const relay = await LossyRelay.start({ address: '127.0.0.1', port }, undefined, opened.transport);
     try {
       const out = uniq('disc/out');
       await inbox.subscribe(out, 1);
@@ -163,7 +167,7 @@ describe('MqttSnClient (managed connection)', function () {
   });
 
   it('rejects a call awaiting its acknowledgement with ABORTED when end() comes first', async () => {
-    const relay = await LossyRelay.start({ address: '127.0.0.1', port });
+    const relay = await LossyRelay.start({ address: '127.0.0.1', port }, undefined, opened.transport);
     try {
       const c = client({ port: relay.address().port, retry: { interval: 1000, count: 5 } });
       await c.connect();
@@ -187,7 +191,7 @@ describe('MqttSnClient (managed connection)', function () {
   });
 
   it('with reconnect off, a lost gateway rejects the call in flight with GATEWAY_LOST and stays down', async () => {
-    const relay = await LossyRelay.start({ address: '127.0.0.1', port });
+    const relay = await LossyRelay.start({ address: '127.0.0.1', port }, undefined, opened.transport);
     try {
       const c = client({ port: relay.address().port, reconnect: false });
       await c.connect();
@@ -217,7 +221,7 @@ describe('MqttSnClient (managed connection)', function () {
 
   it('publishes QoS -1 to a pre-defined id and a short name without a session', async () => {
     await gateway.stop();
-    gateway = new MqttSnGateway({ host: '127.0.0.1', port: 0, broker: broker.url, predefined: { '9': 'pre/nine' }, logLevel: 'error' });
+    gateway = new MqttSnGateway({ host: '127.0.0.1', port: 0, broker: broker.url, predefined: { '9': 'pre/nine' }, logLevel: 'error', transport: opened.transport });
     await gateway.start();
     port = gateway.address().port;
     await inbox.subscribe('pre/nine', 0);
@@ -243,7 +247,9 @@ describe('MqttSnClient (managed connection)', function () {
       assert.rejects(c.subscribe('a/#/b'), coded(ErrorCode.INVALID_ARGUMENT)),
     ]);
   });
+});
 
+describe('MqttSnClient reconnect delays', () => {
   it('doubles reconnect delays up to a ceiling, takes the jitter off at random, and starts over after a success', () => {
     const steady = new ReconnectDelay({ minDelay: 1000, maxDelay: 5000, jitter: 0 });
     assert.deepEqual([steady.next(), steady.next(), steady.next(), steady.next(), steady.next()], [1000, 2000, 4000, 5000, 5000]);

@@ -1,14 +1,20 @@
 /**
  * Shared set-up for the client suites: a real gateway (with a real broker
- * behind it), clients with short test timings, and event waiting.
+ * behind it) on the network under test (UDP or the in-memory network, the
+ * clients on the same one), clients with short test timings, and event
+ * waiting. Each suite is one function run once per network (NETS).
  */
-import * as dgram from 'node:dgram';
 import { MqttSnGateway } from '../../lib/gateway';
 import type { GatewayOptions } from '../../lib/gateway';
 import { MQTTSN } from '../../lib/client';
 import type { MqttSnClientEvents } from '../../lib/client';
 import { startBroker, type BrokerKind, type RunningBroker } from '../helpers/brokers';
 import { MqttInbox } from '../helpers/mqtt-inbox';
+import { UDP_NET, type NetUnderTest, type OpenNet } from '../helpers/nets';
+import type { TransportFactory } from '../../lib/transport/types';
+import { udpTransport } from '../../lib/transport/udp';
+
+export { NETS, type NetUnderTest } from '../helpers/nets';
 
 export interface Rig {
   gateway: MqttSnGateway;
@@ -16,6 +22,8 @@ export interface Rig {
   port: number;
   inbox: MqttInbox;
   clients: MQTTSN[];
+  /** The network the gateway and the clients share: pass its transport to anything else a test starts. */
+  net: OpenNet;
   /** A client with short timings, closed by stop(). */
   client(settings?: string[]): MQTTSN;
   stop(): Promise<void>;
@@ -24,18 +32,20 @@ export interface Rig {
 /** Timings short enough for tests, long enough for a loaded machine. */
 export const FAST_SETTINGS = ['RetryInterval=0.3', 'RetryCount=3', 'PingTimeout=0.3', 'ConnectionTimeout=5', 'CongestionDelay=0.2'];
 
-export function newClient(settings: string[] = []): MQTTSN {
-  const client = new MQTTSN();
+export function newClient(settings: string[] = [], transport?: TransportFactory): MQTTSN {
+  const client = new MQTTSN({ transport });
   client.timeout = 5;
   for (const setting of [...FAST_SETTINGS, ...settings]) client.config(setting);
   return client;
 }
 
-export async function startRig(kind: BrokerKind, options: GatewayOptions = {}): Promise<Rig> {
+export async function startRig(kind: BrokerKind, options: GatewayOptions = {}, under: NetUnderTest = UDP_NET): Promise<Rig> {
   const broker = await startBroker(kind);
+  const net = under.open();
   const gateway = new MqttSnGateway({
     host: '127.0.0.1',
     port: 0,
+    transport: net.transport,
     ...(broker.url ? { broker: broker.url } : {}),
     retry: { interval: 300, count: 3 },
     logLevel: 'error',
@@ -45,6 +55,7 @@ export async function startRig(kind: BrokerKind, options: GatewayOptions = {}): 
     await gateway.start();
   } catch (err) {
     await broker.stop();
+    net.close();
     throw err;
   }
   const inbox = await MqttInbox.connect(gateway.brokerUrl, { clientId: `inbox-${Math.random().toString(16).slice(2, 10)}` });
@@ -55,8 +66,9 @@ export async function startRig(kind: BrokerKind, options: GatewayOptions = {}): 
     port: gateway.address().port,
     inbox,
     clients,
+    net,
     client(settings?: string[]) {
-      const client = newClient(settings);
+      const client = newClient(settings, net.transport);
       clients.push(client);
       return client;
     },
@@ -65,6 +77,7 @@ export async function startRig(kind: BrokerKind, options: GatewayOptions = {}): 
       await inbox.close();
       await gateway.stop();
       await broker.stop();
+      net.close();
     },
   };
 }
@@ -109,15 +122,18 @@ export async function waitFor(condition: () => boolean, ms = 3000, what = 'condi
   }
 }
 
-/** A UDP socket that records what reaches it (to prove nothing was sent). */
-export async function udpListener(address = '127.0.0.1'): Promise<{ port: number; received: Buffer[]; close(): Promise<void> }> {
-  const socket = dgram.createSocket('udp4');
+/** A socket on `transport` (UDP by default) that records what reaches it (to prove nothing was sent). */
+export async function udpListener(
+  address = '127.0.0.1',
+  transport: TransportFactory = udpTransport,
+): Promise<{ port: number; received: Buffer[]; close(): Promise<void> }> {
+  const socket = transport();
   const received: Buffer[] = [];
-  socket.on('message', (datagram) => received.push(datagram));
-  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
+  socket.onReceive((batch) => received.push(...batch.map((d) => d.data)));
+  await socket.bind({ family: 4, address, port: 0 });
   return {
-    port: socket.address().port,
+    port: socket.localAddress()?.port ?? 0,
     received,
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    close: () => socket.close(),
   };
 }
