@@ -5,6 +5,8 @@
  */
 import * as fs from 'node:fs';
 import { MqttSnGateway, type GatewayLogEntry } from './gateway';
+import { startMetricsServer, type MetricsServer } from './metrics';
+import { startGatewayWorkers, workersRefusal } from './workers';
 import { DEFAULT_PORT, type GatewayOptions, type LogLevel } from './options';
 
 const USAGE = `Usage: mqtt-sn-gateway [options]
@@ -50,6 +52,10 @@ Options:
   --stats-topic PREFIX  publish the gateway's figures to the broker under PREFIX
                         (default prefix with --stats-interval: mqtt-sn-gateway/<id>)
   --stats-interval S    seconds between two publications of the figures (default 60)
+  --workers N           run N gateway processes sharing the UDP port (default 1);
+                        above 1 needs the native addon (SO_REUSEPORT): the kernel
+                        keeps each client on one worker, the first answers discovery,
+                        logs and /metrics are merged here
   --help                show this help
 
 Signals: SIGINT and SIGTERM stop the gateway; SIGHUP reloads the pre-defined
@@ -106,6 +112,16 @@ export function logFormatOf(argv: readonly string[]): LogFormat {
   const value = argv[at].includes('=') ? argv[at].slice(argv[at].indexOf('=') + 1) : argv[at + 1];
   if (value !== 'text' && value !== 'json') throw new UsageError(`--log-format must be text or json, not "${value}"`);
   return value;
+}
+
+/** The --workers of argv (1 unless given). */
+export function workersOf(argv: readonly string[]): number {
+  const at = argv.findIndex((arg) => arg === '--workers' || arg.startsWith('--workers='));
+  if (at < 0) return 1;
+  const value = argv[at].includes('=') ? argv[at].slice(argv[at].indexOf('=') + 1) : argv[at + 1];
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError(`--workers needs an integer from 1 to 64, got "${value}"`);
+  return n;
 }
 
 /** One log line: `time level message`, or one JSON object with the entry's context. */
@@ -185,6 +201,7 @@ export function parseArguments(argv: readonly string[]): GatewayOptions | undefi
       case '--advertise-address':
       case '--advertise-port':
       case '--log-format':
+      case '--workers':
       case '--metrics-host':
       case '--stats-topic':
       case '--stats-interval':
@@ -223,8 +240,10 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   let options: GatewayOptions | undefined;
   let format: LogFormat;
+  let workers: number;
   try {
     format = logFormatOf(argv);
+    workers = workersOf(argv);
     options = parseArguments(argv);
   } catch (error) {
     process.stderr.write(`mqtt-sn-gateway: ${(error as Error).message}\n\n${USAGE}`);
@@ -235,6 +254,10 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  if (workers > 1) {
+    await runWorkers(options, workers, format, argv);
+    return;
+  }
   const gateway = new MqttSnGateway(options);
   const write = (entry: GatewayLogEntry): void => {
     const line = formatLogLine(entry, format);
@@ -243,31 +266,7 @@ async function main(): Promise<void> {
   };
   gateway.on('log', write);
   gateway.on('error', () => undefined); // already logged
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    write({ level: 'info', message: `${signal}: stopping` });
-    gateway.stop().then(
-      () => {
-        process.exitCode = 0;
-      },
-      (error: Error) => {
-        process.stderr.write(`mqtt-sn-gateway: ${error.message}\n`);
-        process.exitCode = 1;
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGHUP', () => {
-    // Files are read again: --config and --predefined name what to reload.
-    try {
-      gateway.reload(parseArguments(argv) ?? {});
-    } catch (error) {
-      write({ level: 'error', message: `SIGHUP: configuration not reloaded: ${(error as Error).message}` });
-    }
-  });
+  onSignals(argv, write, () => gateway.stop(), (next) => gateway.reload(next));
   try {
     await gateway.start();
   } catch (error) {
@@ -277,6 +276,66 @@ async function main(): Promise<void> {
     process.removeAllListeners('SIGTERM');
     process.removeAllListeners('SIGHUP');
   }
+}
+
+/** `--workers N`: this process hosts the embedded broker (if any), the merged logs and /metrics. */
+async function runWorkers(options: GatewayOptions, count: number, format: LogFormat, argv: readonly string[]): Promise<void> {
+  const refusal = workersRefusal(count);
+  if (refusal) {
+    process.stderr.write(`mqtt-sn-gateway: ${refusal}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const write = (entry: GatewayLogEntry & { worker?: number }): void => {
+    const { worker, ...rest } = entry;
+    const line = formatLogLine(worker === undefined ? rest : { ...rest, message: `[worker ${worker}] ${rest.message}` }, format);
+    if (entry.level === 'error' || entry.level === 'warn') process.stderr.write(line);
+    else process.stdout.write(line);
+  };
+  let group: Awaited<ReturnType<typeof startGatewayWorkers>>;
+  let metrics: MetricsServer | undefined;
+  try {
+    group = await startGatewayWorkers(options, count, write);
+    if (options.metrics) {
+      metrics = await startMetricsServer(group, options.metrics.port, options.metrics.host);
+      write({ level: 'info', message: `metrics of all workers on ${metrics.url}/metrics, health on ${metrics.url}/health` });
+    }
+  } catch (error) {
+    process.stderr.write(`mqtt-sn-gateway: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  onSignals(argv, write, async () => {
+    await Promise.all([metrics?.close(), group.stop()]);
+  }, (next) => group.reload(next));
+}
+
+/** SIGINT and SIGTERM stop (once); SIGHUP reloads what --config and --predefined name, read again. */
+function onSignals(argv: readonly string[], write: (entry: GatewayLogEntry) => void, stop: () => Promise<void>, reload: (options: GatewayOptions) => void): void {
+  let stopping = false;
+  const stopOnce = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    write({ level: 'info', message: `${signal}: stopping` });
+    stop().then(
+      () => {
+        process.exitCode = 0;
+      },
+      (error: Error) => {
+        process.stderr.write(`mqtt-sn-gateway: ${error.message}\n`);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.on('SIGINT', () => stopOnce('SIGINT'));
+  process.on('SIGTERM', () => stopOnce('SIGTERM'));
+  process.on('SIGHUP', () => {
+    try {
+      reload(parseArguments(argv) ?? {});
+    } catch (error) {
+      write({ level: 'error', message: `SIGHUP: configuration not reloaded: ${(error as Error).message}` });
+    }
+  });
 }
 
 if (require.main === module) void main();

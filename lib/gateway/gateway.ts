@@ -414,6 +414,7 @@ export class MqttSnGateway extends EventEmitter {
     const session = this.byKey.get(key);
     switch (packet.type) {
       case 'SEARCHGW':
+        if (!this.options.discovery) return;
         if (this.searches.take(route.address, this.timers.now()) !== 'ok') {
           this.stats.searchLimited++;
           return;
@@ -659,7 +660,7 @@ export class MqttSnGateway extends EventEmitter {
   private startAdvertising(): void {
     const advertise = this.options.advertise;
     const transport = this.transport;
-    if (!advertise || !transport) return;
+    if (!advertise || !transport || !this.options.discovery) return;
     const host = this.options.host;
     if (isMulticast(advertise.address) && host !== '0.0.0.0' && isIP(host) === 4 && isIP(advertise.address) === 4) {
       // Leave through the interface the gateway is bound to (the default route otherwise).

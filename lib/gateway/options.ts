@@ -35,6 +35,11 @@ export interface GatewayOptions {
   /** ADVERTISE every `interval` seconds to address:port. Off when absent. */
   advertise?: { interval: number; address: string; port: number };
   /**
+   * Answers SEARCHGW and sends ADVERTISE. Default true; the workers of
+   * `--workers N` other than the first leave discovery to it.
+   */
+  discovery?: boolean;
+  /**
    * Factor applied to keep-alive and sleep durations before a silent client
    * is declared lost. Default: the spec's 1.5 for durations up to 60 s, 1.1 above.
    */
@@ -111,6 +116,7 @@ export interface ResolvedOptions {
   predefined: PredefinedTopics;
   clientPredefined: Record<string, PredefinedTopics>;
   advertise: { interval: number; address: string; port: number } | undefined;
+  discovery: boolean;
   keepAliveTolerance: number | undefined;
   retry: { interval: number; count: number };
   limits: {
@@ -178,6 +184,7 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
       clientPredefined[clientId] = topicMap(map, `clientPredefined.${clientId}`);
     }
   }
+  if (options.discovery !== undefined && typeof options.discovery !== 'boolean') throw invalid('discovery must be true or false');
   let advertise: ResolvedOptions['advertise'];
   if (options.advertise !== undefined) {
     const a = options.advertise;
@@ -224,6 +231,7 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
     predefined: topicMap(options.predefined, 'predefined'),
     clientPredefined,
     advertise,
+    discovery: options.discovery ?? true,
     keepAliveTolerance: options.keepAliveTolerance === undefined ? undefined : positive(options.keepAliveTolerance, 'keepAliveTolerance', 1.5),
     retry: {
       interval: positive(options.retry?.interval, 'retry.interval', 10000),

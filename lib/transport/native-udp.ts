@@ -20,7 +20,7 @@ import type { Packet } from '../codec/packets';
 import { ErrorCode, MqttSnError } from '../errors';
 import { isTopicId, shortTopicToId } from '../topic-ids';
 import { EncodeSlot } from '../twin-contract';
-import { loadAddon, type NativeUdpBinding, type NativeUdpEngine } from '../native';
+import { loadAddon, loadNative, type NativeUdpBinding, type NativeUdpEngine } from '../native';
 import { formatEndpoint, sameEndpoint, type Endpoint } from './endpoint';
 import { badDestination, socketError } from './queued';
 import type { BatchListener, BindOptions, DatagramTransport, ReceivedDatagram, TransportErrorListener } from './types';
@@ -63,6 +63,18 @@ const CACHE_LIMIT = 65536;
 /** The addon's UDP engine binding, or undefined when the addon or the engine is not available here. */
 export function nativeUdpBinding(): NativeUdpBinding | undefined {
   return loadAddon().addon?.udp;
+}
+
+/**
+ * Whether the native engine is on for defaults: the addon loads, has the
+ * engine (Linux) and MQTTSN_NATIVE is not 0.
+ */
+export function nativeUdpEnabled(): boolean {
+  try {
+    return loadNative()?.udp !== undefined;
+  } catch {
+    return false; // MQTTSN_NATIVE=1 without the addon: the codec reports that loudly
+  }
 }
 
 /** Whether the native UDP transport can be made on this machine. */

@@ -14,8 +14,8 @@ export interface GatewayProcess {
   exited: Promise<number | null>;
 }
 
-export function runGateway(args: string[]): GatewayProcess {
-  const child = spawn(process.execPath, [GATEWAY_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function runGateway(args: string[], env: NodeJS.ProcessEnv = process.env): GatewayProcess {
+  const child = spawn(process.execPath, [GATEWAY_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
