@@ -1,9 +1,10 @@
 /**
  * The datagram networks a suite runs over (the abstract-suite pattern: the
- * same suite function called once per network): real UDP on loopback and the
- * in-memory network. A suite opens one per run and closes it at the end.
+ * same suite function called once per network): real UDP on loopback through
+ * node:dgram, through the native batched engine, and the in-memory network. A suite opens one per run and closes it at the end.
  */
 import { MemoryNetwork } from '../../lib/transport/memory';
+import { nativeUdpTransport } from '../../lib/transport/native-udp';
 import type { TransportFactory } from '../../lib/transport/types';
 import { udpTransport } from '../../lib/transport/udp';
 
@@ -17,7 +18,7 @@ export interface OpenNet {
 
 export interface NetUnderTest {
   /** Name in test titles; also the transport kind the gateway logs ('udp', 'memory'). */
-  readonly name: 'udp' | 'memory';
+  readonly name: 'udp' | 'native-udp' | 'memory';
   open(): OpenNet;
 }
 
@@ -34,4 +35,10 @@ export const MEMORY_NET: NetUnderTest = {
   },
 };
 
-export const NETS: readonly NetUnderTest[] = [UDP_NET, MEMORY_NET];
+/** The native batched engine on loopback (the addon is built wherever the tests run, both passes). */
+export const NATIVE_UDP_NET: NetUnderTest = {
+  name: 'native-udp',
+  open: () => ({ transport: nativeUdpTransport, memory: undefined, close: () => undefined }),
+};
+
+export const NETS: readonly NetUnderTest[] = [UDP_NET, NATIVE_UDP_NET, MEMORY_NET];
