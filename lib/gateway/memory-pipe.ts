@@ -1,16 +1,24 @@
 /**
  * Two connected in-memory duplex streams: what one side writes, the other
- * reads, in order, with back-pressure (a write completes once the reader has
- * room). The gateway reaches its embedded broker this way, so an MQTT
- * connection per client costs no socket and no file descriptor.
- * (Node.js 20 has no stream.duplexPair.)
+ * reads, in order, with back-pressure. The gateway reaches its embedded broker
+ * this way, so an MQTT connection per client costs no socket and no file
+ * descriptor. (Node.js 20 has no stream.duplexPair.)
+ *
+ * Like a socket, a pipe hands over what was written during one event-loop
+ * turn in the next, and completes those writes then: completing writes
+ * synchronously would let the broker's publish queue (mqemitter) drain
+ * recursively, one stack frame per queued message, and overflow the stack
+ * when thousands of clients connect at once.
  */
 import { Duplex } from 'node:stream';
 
 class PipeEnd extends Duplex {
   peer!: PipeEnd;
-  /** The write waiting for the peer's reader to ask for more. */
-  private held: (() => void) | undefined;
+  private queued: Buffer[] = [];
+  private writes: Array<() => void> = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  /** Writes handed over and waiting for the peer's reader to ask for more. */
+  private held: Array<() => void> = [];
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     this.pass(chunk, done);
@@ -22,27 +30,49 @@ class PipeEnd extends Duplex {
 
   override _read(): void {
     const held = this.peer.held;
-    this.peer.held = undefined;
-    held?.();
+    this.peer.held = [];
+    for (const done of held) done();
   }
 
   override _final(done: (error?: Error | null) => void): void {
+    this.handOver();
     this.peer.push(null);
     done();
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
-    const held = this.held;
-    this.held = undefined;
-    held?.();
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    const pending = [...this.writes, ...this.held];
+    this.queued = [];
+    this.writes = [];
+    this.held = [];
+    for (const write of pending) write();
     if (!this.peer.destroyed) this.peer.destroy();
     done(error);
   }
 
   private pass(chunk: Buffer, done: () => void): void {
     if (this.peer.destroyed) return done();
-    if (this.peer.push(chunk)) done();
-    else this.held = done;
+    this.queued.push(chunk);
+    this.writes.push(done);
+    this.scheduled ??= setImmediate(() => this.handOver());
+  }
+
+  /** Gives the peer everything written since the last hand-over. */
+  private handOver(): void {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    if (this.queued.length === 0) return;
+    const chunk = this.queued.length === 1 ? this.queued[0] : Buffer.concat(this.queued);
+    const writes = this.writes;
+    this.queued = [];
+    this.writes = [];
+    if (this.peer.destroyed || this.peer.push(chunk)) {
+      for (const done of writes) done();
+    } else {
+      this.held.push(...writes);
+    }
   }
 }
 
