@@ -4,6 +4,7 @@
  * Options on the command line override those of --config FILE.
  */
 import * as fs from 'node:fs';
+import { applyDtlsFlags, DTLS_SWITCHES, DTLS_USAGE, isDtlsFlag } from './cli-dtls';
 import { MqttSnGateway, type GatewayLogEntry } from './gateway';
 import { startMetricsServer, type MetricsServer } from './metrics';
 import { startGatewayWorkers, workersRefusal } from './workers';
@@ -58,9 +59,10 @@ Options:
                         logs and /metrics are merged here
   --help                show this help
 
+${DTLS_USAGE}
 Signals: SIGINT and SIGTERM stop the gateway; SIGHUP reloads the pre-defined
-topics, limits, retry and log level from --config and --predefined, keeping
-every session.
+topics, limits, retry and log level from --config and --predefined, and the
+DTLS keys and client ids from --psk-file and --client-ids, keeping every session.
 `;
 
 export type LogFormat = 'text' | 'json';
@@ -143,7 +145,7 @@ export function parseArguments(argv: readonly string[]): GatewayOptions | undefi
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    const value = eq > 0 ? arg.slice(eq + 1) : DTLS_SWITCHES.has(name) ? 'true' : argv[++i];
     if (value === undefined) throw new UsageError(`${name} needs a value`);
     flags.set(name, value);
   }
@@ -209,7 +211,7 @@ export function parseArguments(argv: readonly string[]): GatewayOptions | undefi
       default:
         if (flag in LIMIT_FLAGS) options.limits = { ...options.limits, [LIMIT_FLAGS[flag]]: toNumber(value, flag) };
         else if (flag in TOPIC_FLAGS) options.topics = { ...options.topics, [TOPIC_FLAGS[flag]]: toNumber(value, flag) };
-        else throw new UsageError(`unknown option ${flag}`);
+        else if (!isDtlsFlag(flag)) throw new UsageError(`unknown option ${flag}`);
     }
   }
   const metricsHost = flags.get('--metrics-host');
@@ -226,6 +228,7 @@ export function parseArguments(argv: readonly string[]): GatewayOptions | undefi
       ...(statsTopic !== undefined ? { prefix: statsTopic } : {}),
     };
   }
+  applyDtlsFlags(options, flags);
   const interval = flags.get('--advertise');
   if (interval !== undefined) {
     const address = flags.get('--advertise-address') ?? options.advertise?.address ?? '255.255.255.255';

@@ -21,6 +21,7 @@ import { GatewayTimers } from './gateway-timers';
 import { countClosed, countCongestion, countMalformed, countUpstream, createStats, type GatewayStats } from './stats';
 import { topicNameFault } from './topic-policy';
 import { formatEndpoint, isMulticast, sameAddress, type Endpoint } from '../transport/endpoint';
+import { DtlsTransport } from '../transport/dtls';
 import type { DatagramTransport, ReceivedDatagram } from '../transport/types';
 import { AggregatingLink, SharedConnection, TransparentLink } from './upstream';
 import { AddressProof, answerOf, awaitedId } from './address-proof';
@@ -33,6 +34,10 @@ import { mayTakeOver } from './takeover';
 interface Route {
   address: string;
   port: number;
+  /** The listener the client reached: plain UDP or DTLS (absent: the plain one). */
+  via?: DatagramTransport;
+  /** Over DTLS: the identity the client proved (PSK identity or certificate common name). */
+  identity?: string;
   /** Set when a forwarder encapsulated the packet. */
   wirelessNodeId?: Buffer;
 }
@@ -75,7 +80,8 @@ const realTimers: SessionTimers = {
 };
 
 function routeKey(route: Route): string {
-  const base = `${route.address}|${route.port}`;
+  // A DTLS client and a plain datagram from the same address are different senders.
+  const base = `${route.via?.kind === 'dtls' ? 'dtls|' : ''}${route.address}|${route.port}`;
   return route.wirelessNodeId ? `${base}|${route.wirelessNodeId.toString('hex')}` : base;
 }
 
@@ -95,7 +101,9 @@ export class MqttSnGateway extends EventEmitter {
   /** URL of the broker in use: the embedded one (mqtt://127.0.0.1:PORT) or the configured one. */
   brokerUrl = '';
 
+  /** The plain UDP listener (absent when DTLS is the only one). */
   private transport: DatagramTransport | undefined;
+  private dtls: DtlsTransport | undefined;
   private embedded: EmbeddedBroker | undefined;
   private dialer: BrokerDialer | undefined;
   private shared: SharedConnection | undefined;
@@ -150,10 +158,17 @@ export class MqttSnGateway extends EventEmitter {
     };
   }
 
-  /** The UDP address the gateway listens on. */
+  /** The UDP address the gateway listens on (the DTLS listener's when it is the only one). */
   address(): { address: string; port: number } {
-    const local = this.transport?.localAddress();
+    const local = (this.transport ?? this.dtls)?.localAddress();
     if (!local) throw new MqttSnError(ErrorCode.WRONG_STATE, 'The gateway is not started.');
+    return local;
+  }
+
+  /** The address of the DTLS listener. */
+  dtlsAddress(): Endpoint {
+    const local = this.dtls?.localAddress();
+    if (!local) throw new MqttSnError(ErrorCode.WRONG_STATE, 'The gateway has no DTLS listener running.');
     return local;
   }
 
@@ -182,7 +197,8 @@ export class MqttSnGateway extends EventEmitter {
 
   /** Whether the gateway can serve: its transport (the UDP socket) bound and its broker connection up. */
   health(): { udp: boolean; broker: boolean } {
-    return { udp: this.running && this.transport?.bound === true, broker: this.shared?.connected ?? false };
+    const listeners = [this.transport, this.dtls].filter((listener) => listener !== undefined);
+    return { udp: this.running && listeners.length > 0 && listeners.every((listener) => listener.bound), broker: this.shared?.connected ?? false };
   }
 
   /**
@@ -207,6 +223,14 @@ export class MqttSnGateway extends EventEmitter {
       if (next[key] !== this.options[key]) {
         throw new MqttSnError(ErrorCode.INVALID_ARGUMENT, `Invalid gateway option: ${key} cannot change without a restart.`);
       }
+    }
+    if (next.dtls?.port !== this.options.dtls?.port || next.dtls?.only !== this.options.dtls?.only) {
+      throw new MqttSnError(ErrorCode.INVALID_ARGUMENT, 'Invalid gateway option: the DTLS listener cannot start, stop or move without a restart.');
+    }
+    if (next.dtls && this.dtls) {
+      // New pre-shared keys and client id bindings apply to the next handshakes and CONNECTs.
+      this.dtls.setPskKeys(next.dtls.transportOptions().pskKeys);
+      this.options.dtls = next.dtls;
     }
     this.options.predefined = next.predefined;
     this.options.clientPredefined = next.clientPredefined;
@@ -258,9 +282,8 @@ export class MqttSnGateway extends EventEmitter {
         throw new MqttSnError(ErrorCode.SOCKET_ERROR, `Cannot reach the MQTT broker at ${this.brokerUrl}: ${(error as Error).message}`);
       }
       await this.bind();
-      const { address, port } = this.address();
-      const kind = this.transport?.kind ?? 'udp';
-      this.log('info', `MQTT-SN gateway ${this.options.gatewayId} (${this.options.mode}) listening on ${kind} ${address}:${port}, broker ${this.brokerUrl}`);
+      const listening = [this.transport, this.dtls].filter((listener) => listener !== undefined).map((listener) => `${listener.kind} ${formatEndpoint(listener.localAddress() as Endpoint)}`);
+      this.log('info', `MQTT-SN gateway ${this.options.gatewayId} (${this.options.mode}) listening on ${listening.join(' and ')}, broker ${this.brokerUrl}`);
       this.startAdvertising();
       await this.startOperatorViews();
     } catch (error) {
@@ -291,9 +314,10 @@ export class MqttSnGateway extends EventEmitter {
     await this.connections.settle();
     await this.shared?.stop();
     this.shared = undefined;
-    const transport = this.transport;
+    const listeners = [this.transport, this.dtls];
     this.transport = undefined;
-    await transport?.close();
+    this.dtls = undefined;
+    await Promise.all(listeners.map((listener) => listener?.close()));
     const embedded = this.embedded;
     this.embedded = undefined;
     await embedded?.close();
@@ -301,13 +325,17 @@ export class MqttSnGateway extends EventEmitter {
   }
 
   private async bind(): Promise<void> {
-    const { host, port, advertise } = this.options;
+    const { host, port, advertise, dtls } = this.options;
+    if (dtls) {
+      // Files are read and credentials checked here: a bad one is a coded error at start.
+      this.dtls = new DtlsTransport(this.options.transport(), { role: 'server', ...dtls.transportOptions() });
+      this.listen(this.dtls);
+      const dtlsHost = dtls.host ?? host;
+      await this.dtls.bind({ family: isIP(dtlsHost) === 6 ? 6 : 4, address: dtlsHost, port: dtls.port, receiveBufferBytes: RECEIVE_BUFFER_BYTES });
+      if (dtls.only) return;
+    }
     const transport = this.options.transport();
-    transport.onReceive((batch) => this.onBatch(batch));
-    transport.onError((error) => {
-      this.log('error', `${transport.kind} transport: ${error.message}`);
-      if (this.listenerCount('error') > 0) this.emit('error', error);
-    });
+    this.listen(transport);
     this.transport = transport;
     await transport.bind({
       family: isIP(host) === 6 ? 6 : 4,
@@ -317,6 +345,19 @@ export class MqttSnGateway extends EventEmitter {
       broadcast: advertise !== undefined && !isMulticast(advertise.address) && !advertise.address.startsWith('127.') && advertise.address !== '::1',
       // Bursts from many clients: a larger receive buffer (the kernel may cap it) loses fewer datagrams.
       receiveBufferBytes: RECEIVE_BUFFER_BYTES,
+    });
+  }
+
+  private listen(transport: DatagramTransport): void {
+    transport.onReceive((batch) => this.onBatch(batch, transport));
+    transport.onError((error) => {
+      // A failed DTLS handshake is the client's problem, not the gateway's: logged, not an 'error' event.
+      if (transport.kind === 'dtls' && error.code !== ErrorCode.SOCKET_ERROR) {
+        this.log('warn', `dtls: ${error.message}`, { reason: 'dtls', code: error.code });
+        return;
+      }
+      this.log('error', `${transport.kind} transport: ${error.message}`);
+      if (this.listenerCount('error') > 0) this.emit('error', error);
     });
   }
 
@@ -341,6 +382,10 @@ export class MqttSnGateway extends EventEmitter {
 
   private onEnded(session: GatewaySession, reason: EndReason): void {
     const event = this.clientEvent(session, reason);
+    const route = this.routes.get(session.key);
+    // A DTLS client that left or was lost needs no association any more: its next CONNECT handshakes again.
+    // (Not a forwarder's: the association carries its other nodes too.)
+    if (route && this.dtls && route.via === this.dtls && !route.wirelessNodeId && (reason === 'lost' || reason === 'disconnected')) this.dtls.disconnect(route);
     if (this.byClientId.get(session.clientId) === session) this.byClientId.delete(session.clientId);
     this.forgetAddress(session);
     this.stats.clients = this.byClientId.size;
@@ -366,18 +411,20 @@ export class MqttSnGateway extends EventEmitter {
 
   // ---------------------------------------------------------------- inbound
 
-  private onBatch(batch: readonly ReceivedDatagram[]): void {
+  private onBatch(batch: readonly ReceivedDatagram[], via: DatagramTransport): void {
     for (const datagram of batch) {
       // A session may stop the gateway from a handler: the rest of the batch has nobody to go to.
       if (!this.running) return;
-      this.onDatagram(datagram);
+      this.onDatagram(datagram, via);
     }
   }
 
-  private onDatagram({ data, from: rinfo, packet: decoded, error: decodeError }: ReceivedDatagram): void {
+  private onDatagram({ data, from: rinfo, packet: decoded, error: decodeError, identity }: ReceivedDatagram, via: DatagramTransport): void {
     this.stats.received++;
     const from = `${rinfo.address}|${rinfo.port}`;
-    this.proof.received(from, data.length);
+    // A DTLS peer proved its address with the cookie exchange: no octet accounting for it.
+    const secure = via === this.dtls;
+    if (!secure) this.proof.received(from, data.length);
     // An empty datagram is a client's reachability probe (lib/client/route-probe.ts): nothing to answer, nothing wrong.
     if (data.length === 0) return;
     let packet: Packet;
@@ -394,7 +441,7 @@ export class MqttSnGateway extends EventEmitter {
       });
       return;
     }
-    const route: Route = { address: rinfo.address, port: rinfo.port };
+    const route: Route = { address: rinfo.address, port: rinfo.port, ...(secure ? { via } : {}), ...(identity !== undefined ? { identity } : {}) };
     if (packet.type === 'ENCAPSULATED') {
       if (packet.packet.type === 'ENCAPSULATED') {
         countMalformed(this.stats, ErrorCode.UNEXPECTED_PACKET);
@@ -405,7 +452,7 @@ export class MqttSnGateway extends EventEmitter {
       packet = packet.packet;
     }
     const answer = answerOf(packet);
-    if (answer !== undefined) this.proven(from, route, answer);
+    if (answer !== undefined && !secure) this.proven(from, route, answer);
     this.dispatch(packet, route);
   }
 
@@ -436,7 +483,7 @@ export class MqttSnGateway extends EventEmitter {
       case 'PINGREQ':
         if (!session && packet.clientId !== undefined) {
           const sleeper = this.byClientId.get(packet.clientId);
-          if (sleeper && (sleeper.state === 'asleep' || sleeper.state === 'awake') && this.mayWakeFrom(sleeper, route)) {
+          if (sleeper && (sleeper.state === 'asleep' || sleeper.state === 'awake') && this.mayWakeFrom(sleeper, route) && !this.identityRefusal(sleeper, route)) {
             // The sleeping client woke up with a new address.
             this.rebind(sleeper, key, route);
             sleeper.handle(packet);
@@ -462,6 +509,12 @@ export class MqttSnGateway extends EventEmitter {
 
   private onConnect(packet: Connect, route: Route, key: string): void {
     const previous = this.byClientId.get(packet.clientId);
+    const refusal = this.options.dtls?.rules.refusal(packet.clientId, route.identity) ?? (previous && this.identityRefusal(previous, route));
+    if (refusal) {
+      this.log('warn', `client ${packet.clientId} refused: ${refusal}`, { clientId: packet.clientId, address: route.address, port: route.port, reason: 'identity', code: ReturnCode.NOT_SUPPORTED });
+      this.sendTo(route, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
+      return;
+    }
     const held = previous && previous.key !== key ? this.routes.get(previous.key) : undefined;
     if (previous && held) {
       const sameHost = sameAddress(held.address, route.address);
@@ -495,7 +548,7 @@ export class MqttSnGateway extends EventEmitter {
     const predefined = this.predefinedFor(packet.clientId);
     const restored = packet.cleanSession ? undefined : this.persisted.get(packet.clientId);
     this.persisted.delete(packet.clientId);
-    const session = new GatewaySession(this.host, key, packet.clientId, predefined, (sink) => this.createLink(sink), restored);
+    const session = new GatewaySession(this.host, key, packet.clientId, predefined, (sink) => this.createLink(sink, route.identity), restored);
     this.byKey.set(key, session);
     this.byClientId.set(packet.clientId, session);
     this.setRoute(key, route);
@@ -543,10 +596,18 @@ export class MqttSnGateway extends EventEmitter {
     this.routes.delete(key);
   }
 
-  private createLink(sink: UpstreamSink): UpstreamLink {
+  private createLink(sink: UpstreamSink, identity: string | undefined): UpstreamLink {
     const shared = this.shared as SharedConnection;
     if (this.options.mode === 'aggregating') return new AggregatingLink(shared, sink);
-    return new TransparentLink(this.dialer as BrokerDialer, sink, this.connections, (l, m) => this.log(l, m), this.options.willUpdateInterval);
+    const username = this.options.dtls?.identityAsUsername ? identity : undefined;
+    return new TransparentLink(this.dialer as BrokerDialer, sink, this.connections, (l, m) => this.log(l, m), this.options.willUpdateInterval, username);
+  }
+
+  /** Why `route` may not take over `session`: a session a DTLS identity holds stays with that identity. */
+  private identityRefusal(session: GatewaySession, route: Route): string | undefined {
+    const holder = this.routes.get(session.key);
+    if (holder?.identity === undefined || holder.identity === route.identity) return undefined;
+    return `the session of ${session.clientId} belongs to DTLS identity "${holder.identity}"`;
   }
 
   /** Whether a sleeping client's buffer may go to `route`, which is not the address it slept from. */
@@ -615,8 +676,8 @@ export class MqttSnGateway extends EventEmitter {
    * goes where the operator configured it.
    */
   private sendTo(route: Route | undefined, packet: Packet, kind: 'reply' | 'session' | 'own' = 'reply'): void {
-    const transport = this.transport;
-    if (!route || !transport) return;
+    const transport = route?.via ?? this.transport;
+    if (!route || !transport || (transport !== this.transport && transport !== this.dtls)) return;
     let bytes: Buffer;
     try {
       bytes = encode(forRoute(route, packet));
@@ -625,7 +686,8 @@ export class MqttSnGateway extends EventEmitter {
       this.log('debug', `cannot encode ${packet.type} for ${route.address}:${route.port}: ${(error as Error).message}`);
       return;
     }
-    if (kind !== 'own') {
+    // A DTLS peer proved its address in the handshake.
+    if (kind !== 'own' && transport !== this.dtls) {
       const to = `${route.address}|${route.port}`;
       const verdict = this.proof.send(to, bytes, kind === 'session');
       if (verdict !== 'send') {

@@ -6,6 +6,7 @@ import { ErrorCode, MqttSnError } from '../errors';
 import { MAX_TOPIC_ID, parsePredefinedTopics } from '../topic-ids';
 import type { TransportFactory } from '../transport/types';
 import { udpTransport } from '../transport/udp';
+import { resolveDtls, type GatewayDtlsOptions, type ResolvedDtls } from './dtls-listener';
 import { TAKEOVER_POLICIES, type TakeoverPolicy } from './takeover';
 import { DEFAULT_TOPIC_RULES, type TopicRules } from './topic-policy';
 
@@ -104,6 +105,8 @@ export interface GatewayOptions {
    * Default: UDP over node:dgram. A MemoryNetwork's `factory` runs the gateway in memory.
    */
   transport?: TransportFactory;
+  /** A DTLS 1.2 listener beside (or, with `only`, instead of) plain UDP; see docs/security.md. */
+  dtls?: GatewayDtlsOptions;
 }
 
 export interface ResolvedOptions {
@@ -140,6 +143,7 @@ export interface ResolvedOptions {
   metrics: { port: number; host: string } | undefined;
   statsTopics: { interval: number; prefix: string } | undefined;
   transport: TransportFactory;
+  dtls: ResolvedDtls | undefined;
 }
 
 export const DEFAULT_PORT = 1884;
@@ -262,6 +266,7 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
     metrics,
     statsTopics,
     transport: options.transport ?? udpTransport,
+    dtls: resolveDtls(options.dtls),
   };
 }
 

@@ -53,6 +53,8 @@ export class TransparentLink implements UpstreamLink {
     private readonly connections: BrokerConnections,
     private readonly log: Log,
     willUpdateIntervalMs = 0,
+    /** MQTT username for the broker (the client's DTLS identity, when the gateway passes it on). */
+    private readonly username?: string,
   ) {
     this.willUpdates = new WillUpdates(willUpdateIntervalMs, (will, done) => this.replaceWill(will, done));
   }
@@ -82,6 +84,7 @@ export class TransparentLink implements UpstreamLink {
       connectTimeout: 10000,
       protocolVersion: 4,
       will: willOption(will),
+      ...(this.username !== undefined ? { username: this.username } : {}),
     });
     this.client = client;
     this.connections.add(params.clientId, client);
