@@ -37,6 +37,8 @@ export interface GatewayDtlsOptions {
   handshakeTimeoutMs?: number;
   /** Peers with DTLS state at most (default 10000). */
   maxPeers?: number;
+  /** An association silent this long is closed (default 24 h); sessions that end close theirs at once. */
+  idleTimeoutMs?: number;
   /** Identity → the client ids it may use (see lib/gateway/client-id-rules.ts). */
   clientIds?: ClientIdBindings;
   /** Connect to the broker with the DTLS identity as MQTT username, so the broker's ACLs apply. */
@@ -84,6 +86,7 @@ export function resolveDtls(value: GatewayDtlsOptions | undefined): ResolvedDtls
         ...(value.mtu !== undefined ? { mtu: value.mtu } : {}),
         ...(value.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: value.handshakeTimeoutMs } : {}),
         ...(value.maxPeers !== undefined ? { maxPeers: value.maxPeers } : {}),
+        ...(value.idleTimeoutMs !== undefined ? { idleTimeoutMs: value.idleTimeoutMs } : {}),
       };
     },
   };

@@ -22,6 +22,8 @@ export interface DtlsCommonOptions {
   retransmitMs?: number;
   /** A handshake not finished by then fails (HANDSHAKE). Default 30000. */
   handshakeTimeoutMs?: number;
+  /** An association silent this long (nothing sent or received) is closed. Default: a server 24 h, a client never. */
+  idleTimeoutMs?: number;
 }
 
 export interface DtlsClientOptions extends DtlsCommonOptions {
@@ -91,6 +93,7 @@ export const DEFAULT_MTU = 1280;
 export const DEFAULT_RETRANSMIT_MS = 1000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_PEERS = 10_000;
+export const DEFAULT_SERVER_IDLE_MS = 24 * 3600 * 1000;
 /** OpenSSL's limits (PSK_MAX_IDENTITY_LEN, PSK_MAX_PSK_LEN in OpenSSL 3.0). */
 const MAX_IDENTITY_OCTETS = 128;
 const MAX_KEY_OCTETS = 256;

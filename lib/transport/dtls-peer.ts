@@ -18,6 +18,8 @@ export class DtlsPeer {
   dataMtu = 0;
   cipher = '';
   resumed = false;
+  /** When a datagram last went to or came from the peer (performance.now()). */
+  lastActive: number;
   /** Plaintext waiting for the handshake. */
   readonly pending: Buffer[] = [];
   /** Settles when the handshake completes or fails. */
@@ -32,6 +34,7 @@ export class DtlsPeer {
     /** A handshake not done by then fails. */
     readonly handshakeDeadline: number,
   ) {
+    this.lastActive = handshakeDeadline;
     this.ready = new Promise<void>((resolve, reject) => {
       this.settleReady = (error) => (error ? reject(error) : resolve());
     });

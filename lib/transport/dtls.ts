@@ -24,6 +24,7 @@ import {
   clientContextOptions,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_PEERS,
+  DEFAULT_SERVER_IDLE_MS,
   pskTable,
   serverContextOptions,
   type DtlsClientOptions,
@@ -52,6 +53,7 @@ export class DtlsTransport implements DatagramTransport {
   private readonly server: boolean;
   private readonly handshakeTimeoutMs: number;
   private readonly maxPeers: number;
+  private readonly idleTimeoutMs: number;
   private readonly servername: string | undefined;
   private readonly peers = new Map<string, DtlsPeer>();
   private readonly byId = new Map<number, DtlsPeer>();
@@ -75,6 +77,7 @@ export class DtlsTransport implements DatagramTransport {
     this.context = coded(() => new this.binding.Context(native));
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.maxPeers = options.role === 'server' ? (options.maxPeers ?? DEFAULT_MAX_PEERS) : Infinity;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? (options.role === 'server' ? DEFAULT_SERVER_IDLE_MS : Infinity);
     this.servername = options.role === 'client' ? options.servername : undefined;
     inner.onReceive((batch) => this.receiveBatch(batch));
     inner.onError((error) => this.report(error));
@@ -220,6 +223,7 @@ export class DtlsTransport implements DatagramTransport {
     const id = this.nextId;
     this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1;
     const peer = new DtlsPeer(id, { address: endpoint.address, port: endpoint.port }, connection, performance.now() + this.handshakeTimeoutMs);
+    peer.lastActive = performance.now();
     this.peers.set(peerName(endpoint), peer);
     this.byId.set(id, peer);
     return peer;
@@ -256,6 +260,7 @@ export class DtlsTransport implements DatagramTransport {
   /** Acts on what a connection operation produced. */
   private settle(peer: DtlsPeer, result: number, plaintext?: ReceivedDatagram[]): void {
     const { connection, endpoint } = peer;
+    peer.lastActive = performance.now();
     if (result & DtlsResult.OUTPUT) {
       for (const datagram of connection.takeOutput()) this.inner.send(datagram, endpoint);
     }
@@ -294,13 +299,13 @@ export class DtlsTransport implements DatagramTransport {
     this.settle(peer, peer.connection.write(data));
   }
 
-  /** Re-arms the peer's timer: the retransmission time, or the handshake deadline if sooner. */
+  /** Re-arms the peer's timer: the retransmission time, the handshake deadline or the idle limit, whichever is first. */
   private schedule(peer: DtlsPeer): void {
     if (!this.byId.has(peer.id)) return;
     const retransmit = peer.connection.nextTimeout();
     const now = performance.now();
     let deadline = retransmit >= 0 ? now + retransmit : Infinity;
-    if (!peer.connected) deadline = Math.min(deadline, peer.handshakeDeadline);
+    deadline = Math.min(deadline, peer.connected ? peer.lastActive + this.idleTimeoutMs : peer.handshakeDeadline);
     if (Number.isFinite(deadline)) this.timers.schedule(peer.id, deadline);
     else this.timers.cancel(peer.id);
     this.arm();
@@ -337,6 +342,10 @@ export class DtlsTransport implements DatagramTransport {
         );
         this.forget(peer, error);
         this.report(error);
+        continue;
+      }
+      if (peer.connected && now >= peer.lastActive + this.idleTimeoutMs) {
+        this.disconnect(peer.endpoint);
         continue;
       }
       this.settle(peer, peer.connection.timeout());

@@ -85,6 +85,14 @@ describe('gateway: DTLS listener', function () {
     assert.equal((await plain.connect('plain-1')).returnCode, ReturnCode.ACCEPTED, 'plain UDP keeps working');
   });
 
+  it('ends the association when the client disconnects, and the client connects again', async () => {
+    await startGateway({ dtls: { port: 0, pskKeys: { 'sensor-1': KEY } } });
+    const client = await dtlsClient();
+    assert.equal((await client.connect('sensor-1')).returnCode, ReturnCode.ACCEPTED);
+    await client.request({ type: 'DISCONNECT' }, 'DISCONNECT');
+    assert.equal((await client.connect('sensor-1')).returnCode, ReturnCode.ACCEPTED);
+  });
+
   it('serves certificate clients with a required client certificate, DTLS only', async () => {
     const gw = await startGateway({
       dtls: { port: 0, only: true, certFile: certs.server.certFile, keyFile: certs.server.keyFile, caFile: certs.caFile, requireClientCert: true, clientIds: { 'sensor-1': ['sensor-*'] } },

@@ -134,6 +134,17 @@ describe('DTLS transport', function () {
     }
   });
 
+  it('closes an association that stays silent past the idle limit, with close_notify', async () => {
+    const server = await pskServer(undefined, { idleTimeoutMs: 300 });
+    const client = await pskClient();
+    await client.dtls.connect(server.address);
+    assert.equal(server.dtls.peerCount, 1);
+    await until(() => server.dtls.peerCount === 0, 'the server closed the idle association');
+    await until(() => client.dtls.peerCount === 0, 'the client heard close_notify');
+    client.dtls.send(Buffer.from('later'), server.address);
+    await until(() => server.received.some((d) => d.data.toString() === 'later'), 'a new handshake carries the next datagram');
+  });
+
   it('reports a wrong pre-shared key as a handshake error (276)', async () => {
     const server = await pskServer();
     const client = await pskClient(undefined, { pskKey: 'ffffffffffffffffffffffffffffffff', handshakeTimeoutMs: 3000 });
