@@ -4,13 +4,17 @@
  *   PSK handshake resuming the previous session (the cookie exchange included);
  * - round trips per second of a 64-octet datagram (strict ping-pong) over
  *   DTLS and over the plain UDP transport, so the cost of the record layer
- *   shows against the same transport without it.
+ *   shows against the same transport without it;
+ * - QoS 1 publishes per second through the gateway (embedded broker), one in
+ *   flight, from an MQTTSN client over plain UDP and over DTLS.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { MQTTSN } from '../lib/client';
+import { MqttSnGateway } from '../lib/gateway';
 import { DtlsTransport, type DtlsTransportOptions } from '../lib/transport/dtls';
 import type { Endpoint } from '../lib/transport/endpoint';
 import type { DatagramTransport } from '../lib/transport/types';
@@ -73,8 +77,32 @@ async function roundTrips(a: DatagramTransport, b: DatagramTransport, sliceMs: n
   return (count * 1000) / (performance.now() - started);
 }
 
+/** QoS 1 publishes acknowledged per second for `sliceMs`, one at a time, from a client with `settings`. */
+async function qos1Rate(port: number, settings: string[], sliceMs: number): Promise<number> {
+  const client = new MQTTSN();
+  client.clientId = `bench-${settings.length > 0 ? 'dtls' : 'udp'}`;
+  client.timeout = 10;
+  for (const setting of settings) client.config(setting);
+  try {
+    await client.connectTo('127.0.0.1', port);
+    const topicId = await client.registerTopic('bench/dtls');
+    const payload = Buffer.alloc(64, 0x61);
+    let count = 0;
+    const started = performance.now();
+    while (performance.now() - started < sliceMs) {
+      await client.publishData(topicId, 0, 1, payload);
+      count++;
+    }
+    const rate = (count * 1000) / (performance.now() - started);
+    await client.disconnect();
+    return rate;
+  } finally {
+    client.reset();
+  }
+}
+
 export async function run(options?: BenchOptions): Promise<BenchSection[]> {
-  const slice = Math.max(500, Math.min(3000, ((options?.budgetMs ?? 20_000) - 4000) / 6));
+  const slice = Math.max(500, Math.min(3000, ((options?.budgetMs ?? 20_000) - 5000) / 8));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttsn-bench-dtls-'));
   const opened: DatagramTransport[] = [];
   const open = async (transport: DatagramTransport): Promise<DatagramTransport> => {
@@ -96,6 +124,19 @@ export async function run(options?: BenchOptions): Promise<BenchSection[]> {
     await client.connect(address);
     const dtlsRate = await roundTrips(client, server, slice);
     const udpRate = await roundTrips(await open(new UdpTransport()), await open(new UdpTransport()), slice);
+    const gateway = new MqttSnGateway({ host: '127.0.0.1', port: 0, logLevel: 'error', dtls: { port: 0, pskKeys: { bench: KEY } } });
+    await gateway.start();
+    let qos1: Cell[][];
+    try {
+      const plain = await qos1Rate(gateway.address().port, [], slice);
+      const secured = await qos1Rate(gateway.dtlsAddress().port, ['DTLS=True', 'DTLSPSKIdentity=bench', `DTLSPSKKey=${KEY}`], slice);
+      qos1 = [
+        ['udp', plain, '1.00'],
+        ['dtls (PSK)', secured, (secured / plain).toFixed(2)],
+      ];
+    } finally {
+      await gateway.stop();
+    }
     return [
       {
         title: 'DTLS: handshakes per second (one at a time, loopback, both ends in one process)',
@@ -110,6 +151,11 @@ export async function run(options?: BenchOptions): Promise<BenchSection[]> {
           ['udp', udpRate, '1.00'],
           ['dtls (PSK, AEAD records)', dtlsRate, (dtlsRate / udpRate).toFixed(2)],
         ],
+      },
+      {
+        title: 'DTLS vs plain UDP: QoS 1 publishes per second through the gateway (MQTTSN client, one in flight, embedded broker)',
+        columns: ['link', 'publishes/s', 'relative'],
+        rows: qos1,
       },
     ];
   } finally {

@@ -225,7 +225,11 @@ export class MQTTSN extends EventEmitter<MqttSnClientEvents> {
     const target = await this.chooseGateway();
     this.wantSession = true;
     try {
-      await this.engine.preparing(() => this.useGateway(target));
+      await this.engine.preparing(() => this.useGateway(target)).catch((error: unknown) => {
+        // A failed DTLS handshake ends the connect before CONNECT: reported through `connected` as a refusal is.
+        if (error instanceof MqttSnError && this.settings.dtls.enabled) this.emit('connected', { statusCode: error.code, description: error.description });
+        throw error;
+      });
       this.transport.hold(true);
       await this.engine.run<void>((resolve, reject) => this.session.connect(params, resolve, reject));
     } catch (error) {

@@ -9,19 +9,25 @@ import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { MQTTSN } from '../../lib/client';
 import { BROKER_KINDS } from '../helpers/brokers';
 import { MqttInbox, delay } from '../helpers/mqtt-inbox';
-import { NETS, collectMessages, nextEvent, startRig, udpListener, waitFor, type Rig } from './support';
+import { DTLS_LINKS } from './dtls-links';
+import { NETS, PLAIN, collectMessages, nextEvent, startRig, udpListener, waitFor, type Rig } from './support';
 
 function uniq(prefix: string): string {
   return `${prefix}-${Math.random().toString(16).slice(2, 10)}`;
 }
 
-for (const net of NETS) for (const kind of BROKER_KINDS) {
-  describe(`MQTTSN client end to end (${kind} broker, ${net.name})`, function () {
+// Plain over every network and broker; DTLS (a pre-shared key, certificates) over UDP with the embedded broker.
+const runs = [
+  ...NETS.flatMap((net) => BROKER_KINDS.map((kind) => ({ net, kind, link: PLAIN }))),
+  ...DTLS_LINKS.map((link) => ({ net: NETS[0], kind: 'embedded' as const, link })),
+];
+for (const { net, kind, link } of runs) {
+  describe(`MQTTSN client end to end (${kind} broker, ${net.name}${link.dtls ? `, ${link.name}` : ''})`, function () {
     this.timeout(15000);
     let rig: Rig;
 
     beforeEach(async () => {
-      rig = await startRig(kind, { predefined: { '7': 'pre/seven' } }, net);
+      rig = await startRig(kind, { predefined: { '7': 'pre/seven' } }, net, link);
     });
 
     afterEach(async () => {
@@ -315,12 +321,18 @@ for (const net of NETS) for (const kind of BROKER_KINDS) {
     });
 
     it('reports a gateway that does not answer: connect rejects with TIMEOUT and fires connected with the code', async () => {
-      const client = rig.client(['RetryInterval=0.1', 'RetryCount=2']);
+      const client = rig.client(['RetryInterval=0.1', 'RetryCount=2', ...(link.dtls ? ['DTLSHandshakeTimeout=1'] : [])]);
       const silent = await udpListener('127.0.0.1', rig.net.transport);
       try {
         const event = nextEvent(client, 'connected');
-        await assert.rejects(client.connectTo('127.0.0.1', silent.port), (e: MqttSnError) => e.code === ErrorCode.TIMEOUT);
-        assert.equal((await event).statusCode, ErrorCode.TIMEOUT);
+        // Over DTLS the handshake is what gets no answer: its own code, and never a CONNECT in the clear.
+        const code = link.dtls ? ErrorCode.HANDSHAKE : ErrorCode.TIMEOUT;
+        await assert.rejects(client.connectTo('127.0.0.1', silent.port), (e: MqttSnError) => e.code === code);
+        assert.equal((await event).statusCode, code);
+        if (link.dtls) {
+          assert.ok(silent.received.length >= 1 && silent.received.every((d) => d[0] === 22), 'ClientHellos only');
+          return;
+        }
         // Over UDP, beside each, the empty datagram that probes the port (ICMP port unreachable); other transports do not probe.
         const connects = silent.received.filter((d) => d.length > 0);
         assert.equal(connects.length, 3, 'CONNECT and two retransmissions');

@@ -16,6 +16,21 @@ import { udpTransport } from '../../lib/transport/udp';
 
 export { NETS, type NetUnderTest } from '../helpers/nets';
 
+/**
+ * How clients reach the rig's gateway: plain datagrams, or DTLS with the
+ * gateway's listener settings and the client settings that match them.
+ */
+export interface Link {
+  /** Shown in suite titles. */
+  name: string;
+  /** The gateway's DTLS listener (DTLS only, on a free port). */
+  dtls?: NonNullable<GatewayOptions['dtls']>;
+  /** config() settings every client of the rig gets. */
+  clientSettings: string[];
+}
+
+export const PLAIN: Link = { name: 'plain', clientSettings: [] };
+
 export interface Rig {
   gateway: MqttSnGateway;
   broker: RunningBroker;
@@ -39,7 +54,7 @@ export function newClient(settings: string[] = [], transport?: TransportFactory)
   return client;
 }
 
-export async function startRig(kind: BrokerKind, options: GatewayOptions = {}, under: NetUnderTest = UDP_NET): Promise<Rig> {
+export async function startRig(kind: BrokerKind, options: GatewayOptions = {}, under: NetUnderTest = UDP_NET, link: Link = PLAIN): Promise<Rig> {
   const broker = await startBroker(kind);
   const net = under.open();
   const gateway = new MqttSnGateway({
@@ -50,6 +65,7 @@ export async function startRig(kind: BrokerKind, options: GatewayOptions = {}, u
     retry: { interval: 300, count: 3 },
     logLevel: 'error',
     ...options,
+    ...(link.dtls ? { dtls: { ...link.dtls, port: 0, only: true } } : {}),
   });
   try {
     await gateway.start();
@@ -63,12 +79,12 @@ export async function startRig(kind: BrokerKind, options: GatewayOptions = {}, u
   return {
     gateway,
     broker,
-    port: gateway.address().port,
+    port: link.dtls ? gateway.dtlsAddress().port : gateway.address().port,
     inbox,
     clients,
     net,
-    client(settings?: string[]) {
-      const client = newClient(settings, net.transport);
+    client(settings: string[] = []) {
+      const client = newClient([...link.clientSettings, ...settings], net.transport);
       clients.push(client);
       return client;
     },
