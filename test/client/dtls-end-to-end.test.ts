@@ -9,8 +9,8 @@ import * as dgram from 'node:dgram';
 import { MqttSnClient } from '../../lib/client';
 import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { MqttSnGateway } from '../../lib/gateway';
-import { loadDtlsBinding } from '../../lib/transport/dtls-native';
 import { MemoryNetwork } from '../../lib/transport/memory';
+import { firstClientHello } from '../helpers/dtls-side';
 import { MqttInbox } from '../helpers/mqtt-inbox';
 import { until } from '../helpers/until';
 import { DTLS_KEY, PSK_LINK } from './dtls-links';
@@ -41,12 +41,7 @@ describe('MQTTSN client over DTLS: what only DTLS does', function () {
     const rig = await startRig('embedded', {}, UDP_NET, PSK);
     const sockets: dgram.Socket[] = [];
     try {
-      const binding = loadDtlsBinding();
-      const context = new binding.Context({ server: false, ciphers: 'PSK-AES128-GCM-SHA256', linkMtu: 1280, retransmitMs: 1000, verifyPeer: false, pskIdentity: 'x', pskKey: Buffer.from('01', 'hex') });
-      const connection = new binding.Connection(context, 'spoofed', false);
-      connection.start();
-      const [hello] = connection.takeOutput();
-      connection.free();
+      const hello = firstClientHello();
       const replies: number[] = [];
       for (let i = 0; i < 30; i++) {
         const socket = dgram.createSocket('udp4');

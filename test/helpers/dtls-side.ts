@@ -5,6 +5,7 @@
  */
 import type { MqttSnError } from '../../lib/errors';
 import { DtlsTransport, type DtlsTransportOptions } from '../../lib/transport/dtls';
+import { loadDtlsBinding } from '../../lib/transport/dtls-native';
 import type { Endpoint } from '../../lib/transport/endpoint';
 import type { DatagramTransport, ReceivedDatagram } from '../../lib/transport/types';
 import { UdpTransport } from '../../lib/transport/udp';
@@ -31,4 +32,15 @@ export async function openDtlsSide(opened: DatagramTransport[], options: DtlsTra
 /** Whether some datagram received holds `text`. */
 export function heard(received: readonly ReceivedDatagram[], text: string): () => boolean {
   return () => received.some((d) => d.data.toString('utf8').includes(text));
+}
+
+/** A ClientHello as a client sends it first (no cookie yet): what a spoofed flood repeats. */
+export function firstClientHello(): Buffer {
+  const binding = loadDtlsBinding();
+  const context = new binding.Context({ server: false, ciphers: 'PSK-AES128-GCM-SHA256', linkMtu: 1280, retransmitMs: 1000, verifyPeer: false, pskIdentity: 'x', pskKey: Buffer.from('01', 'hex') });
+  const connection = new binding.Connection(context, 'spoofed', false);
+  connection.start();
+  const [hello] = connection.takeOutput();
+  connection.free();
+  return hello;
 }

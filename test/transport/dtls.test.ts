@@ -8,13 +8,12 @@ import * as dgram from 'node:dgram';
 import * as path from 'node:path';
 import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { DtlsTransport, type DtlsTransportOptions } from '../../lib/transport/dtls';
-import { loadDtlsBinding } from '../../lib/transport/dtls-native';
 import { parsePskFile, readDtlsFiles } from '../../lib/transport/dtls-options';
 import { MemoryNetwork } from '../../lib/transport/memory';
 import type { DatagramTransport } from '../../lib/transport/types';
 import { UdpTransport } from '../../lib/transport/udp';
 import { makeCertificates, type TestCertificates } from '../helpers/certificates';
-import { openDtlsSide, type DtlsSide } from '../helpers/dtls-side';
+import { firstClientHello, openDtlsSide, type DtlsSide } from '../helpers/dtls-side';
 import { runWithoutAddon } from '../helpers/no-addon';
 import { until } from '../helpers/until';
 
@@ -29,17 +28,6 @@ function codeOf(action: () => unknown): number | undefined {
     return error.code;
   }
   return undefined;
-}
-
-/** A ClientHello as our client sends it first (no cookie yet). */
-function clientHello(): Buffer {
-  const binding = loadDtlsBinding();
-  const context = new binding.Context({ server: false, ciphers: 'PSK-AES128-GCM-SHA256', linkMtu: 1280, retransmitMs: 1000, verifyPeer: false, pskIdentity: 'x', pskKey: Buffer.from('01', 'hex') });
-  const connection = new binding.Connection(context, 'spoofed', false);
-  connection.start();
-  const [hello] = connection.takeOutput();
-  connection.free();
-  return hello;
 }
 
 describe('DTLS transport', function () {
@@ -81,7 +69,7 @@ describe('DTLS transport', function () {
 
   it('answers a spoofed ClientHello flood with cookies no larger than the requests, keeping no state', async () => {
     const server = await pskServer();
-    const hello = clientHello();
+    const hello = firstClientHello();
     const replies: { size: number; request: number }[] = [];
     for (let i = 0; i < 40; i++) {
       const socket = dgram.createSocket('udp4');
