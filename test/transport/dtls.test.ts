@@ -10,6 +10,7 @@ import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { DtlsTransport, type DtlsTransportOptions } from '../../lib/transport/dtls';
 import { parsePskFile, readDtlsFiles } from '../../lib/transport/dtls-options';
 import { MemoryNetwork } from '../../lib/transport/memory';
+import { NativeUdpTransport } from '../../lib/transport/native-udp';
 import type { DatagramTransport } from '../../lib/transport/types';
 import { UdpTransport } from '../../lib/transport/udp';
 import { makeCertificates, type TestCertificates } from '../helpers/certificates';
@@ -131,6 +132,14 @@ describe('DTLS transport', function () {
     await until(() => client.dtls.peerCount === 0, 'the client heard close_notify');
     client.dtls.send(Buffer.from('later'), server.address);
     await until(() => server.received.some((d) => d.data.toString() === 'later'), 'a new handshake carries the next datagram');
+  });
+
+  it('runs over the native batched UDP transport as over node:dgram', async () => {
+    const server = await pskServer(new NativeUdpTransport());
+    const client = await pskClient(new NativeUdpTransport());
+    await client.dtls.connect(server.address);
+    client.dtls.send(Buffer.from('batched'), server.address);
+    await until(() => server.received.some((d) => d.data.toString() === 'batched' && d.identity === 'sensor-1'), 'data over the native transport');
   });
 
   it('reports a wrong pre-shared key as a handshake error (276)', async () => {
