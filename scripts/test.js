@@ -19,6 +19,8 @@ const limitMs = Number(process.env.MQTTSN_TEST_LIMIT_MS || 15 * 60 * 1000);
 
 let passed = 0;
 let failed = 0;
+/** Failures of every pass, repeated at the end where a truncated log still shows them. */
+const failures = [];
 let exitCode = 0;
 for (const mode of passes) {
   const label = mode === '0' ? 'TypeScript' : 'native';
@@ -40,11 +42,13 @@ for (const mode of passes) {
     const stats = JSON.parse(fs.readFileSync(summary, 'utf8'));
     passed += stats.passes;
     failed += stats.failures;
+    for (const f of stats.failed ?? []) failures.push({ label, ...f });
     fs.rmSync(summary, { force: true });
   } else {
     failed += 1;
   }
   if (result.status !== 0) exitCode = 1;
 }
+for (const f of failures) console.log(`\nFAILED (${f.label}): ${f.title}\n  ${f.error.replace(/\n/g, '\n  ')}`);
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(exitCode || (failed > 0 ? 1 : 0));

@@ -157,6 +157,39 @@ describe('editor: the nodes in a real browser', function () {
     await page.locator(button).waitFor({ state: 'detached' });
   }
 
+  /**
+   * Shows a tab of the mqtt-sn client dialog. Node-RED's tabs ignore a click
+   * whose mousedown landed on another element, which a layout shift between
+   * the two (a popover closing, a resize) causes on a busy machine; a person
+   * clicks again, and so does this.
+   */
+  async function showTab(tab: 'messages' | 'topics'): Promise<void> {
+    const content = page.locator(`#mqtt-sn-client-tab-${tab}`);
+    for (let attempt = 1; ; attempt++) {
+      await page.locator(`#red-ui-tab-mqtt-sn-client-tab-${tab} a`).click();
+      try {
+        await content.waitFor({ state: 'visible', timeout: 5000 });
+        return;
+      } catch (err) {
+        if (attempt === 5) throw err;
+      }
+    }
+  }
+
+  /** After a failed step, closes whatever it left open, so the next test starts from the workspace. */
+  async function closeEverything(): Promise<void> {
+    for (let i = 0; i < 6; i++) {
+      const open = page.locator('#node-config-dialog-cancel, #node-dialog-cancel, #red-ui-clipboard-dialog-cancel').filter({ visible: true });
+      if ((await open.count()) === 0) return;
+      await open.last().click({ timeout: 5000 }).catch(() => undefined);
+      await open.last().waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+    }
+  }
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && page) await closeEverything();
+  });
+
   async function trayTitle(): Promise<string> {
     return (await page.locator('.red-ui-tray-titlebar').last().innerText()).trim();
   }
@@ -300,7 +333,7 @@ describe('editor: the nodes in a real browser', function () {
   });
 
   it('edits birth, close and will messages in collapsible sections', async function () {
-    await page.locator('#red-ui-tab-mqtt-sn-client-tab-messages a').click();
+    await showTab('messages');
     const birthTopic = page.locator('#node-config-input-birthTopic');
     const closeTopic = page.locator('#node-config-input-closeTopic');
     // Nothing set yet: the birth section is open, the others closed.
@@ -322,7 +355,7 @@ describe('editor: the nodes in a real browser', function () {
   });
 
   it('edits pre-defined topics as id and name rows, importing a Paho predefinedTopic.conf and an EMQX list', async function () {
-    await page.locator('#red-ui-tab-mqtt-sn-client-tab-topics a').click();
+    await showTab('topics');
     const rows = page.locator('#node-config-input-predefined-list .mqtt-sn-predefined-row');
     await rows.first().waitFor();
     const read = () =>
@@ -374,6 +407,7 @@ describe('editor: the nodes in a real browser', function () {
     assert.equal(saved.closePayload, 'offline');
     assert.equal(saved.closeRetain, 'true');
     assert.equal(saved.autoConnect, true);
+    assert.equal(Number(saved.port), gateway.address().port, 'the port typed in the connection tab is kept');
   });
 
   it('marks QoS -1 with a topic name in the mqtt-sn out dialog, until the topic type allows it', async function () {
