@@ -213,7 +213,7 @@ function gatewaySuite(on: NetUnderTest): void {
       const target = await listener(network.transport);
       listeners.push(target.transport);
       await startGateway({ gatewayId: 5, advertise: { interval: 1, address: '127.0.0.1', port: target.port } });
-      await until(() => target.packets.length >= 2, 3000);
+      await until(() => target.packets.length >= 2, 10000);
       assert.deepStrictEqual(target.packets[0], { type: 'ADVERTISE', gwId: 5, duration: 1 });
     });
 
@@ -221,7 +221,7 @@ function gatewaySuite(on: NetUnderTest): void {
       const target = await listener(network.transport, { multicast: '239.255.77.7' });
       listeners.push(target.transport);
       await startGateway({ gatewayId: 6, advertise: { interval: 60, address: '239.255.77.7', port: target.port } });
-      await until(() => target.packets.length >= 1, 3000);
+      await until(() => target.packets.length >= 1, 10000);
       assert.deepStrictEqual(target.packets[0], { type: 'ADVERTISE', gwId: 6, duration: 60 });
     });
 
@@ -393,7 +393,7 @@ function gatewaySuite(on: NetUnderTest): void {
           const stopping = gateway.stop().then(() => (stopped = true));
           await until(() => stopped, 6000);
           await stopping;
-          await until(() => broker.connections() === 0, 2000);
+          await until(() => broker.connections() === 0, 10000);
         } finally {
           await broker.close();
         }

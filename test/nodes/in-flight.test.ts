@@ -61,6 +61,11 @@ describe('nodes: max in flight', function () {
   async function firstPublish(inbox: MqttInbox, topic: string): Promise<number> {
     helper.getNode('out').receive({ topic, payload: 'first' });
     await inbox.next(topic);
+    // The broker's subscriber may hear it before the PUBACK has passed the relay: wait for
+    // that PUBACK, or holding PUBACKs would keep this publish in the window too.
+    const first = relay.packets('PUBLISH', 'up').find((p): p is PublishPacket => p.type === 'PUBLISH' && p.payload.toString() === 'first');
+    assert.ok(first, 'the first publish went through the relay');
+    await until(() => relay.packets('PUBACK', 'down').some((p) => p.type === 'PUBACK' && p.msgId === first.msgId), 'the first PUBACK', 10000);
     const register = relay.packets('REGISTER', 'up').find((p) => p.type === 'REGISTER' && p.topicName === topic);
     const regack = relay.packets('REGACK', 'down')[0];
     assert.ok(register && regack && regack.type === 'REGACK', 'the topic was registered');
@@ -81,7 +86,9 @@ describe('nodes: max in flight', function () {
         const before = publishesSent(topicId).size;
         holdPubacks = true;
         for (let i = 0; i < 5; i++) helper.getNode('out').receive({ topic, payload: `m${i}` });
-        await until(() => publishesSent(topicId).size - before >= outstanding, `${outstanding} outstanding`, 1500);
+        // Retransmissions reuse their message ids and the window only moves on after 4 retries
+        // of 2 s, so a slow machine may take its time here without blurring the count.
+        await until(() => publishesSent(topicId).size - before >= outstanding, `${outstanding} outstanding`, 6000);
         // Within the retry interval nothing more may go out while no PUBACK arrives.
         await delay(600);
         assert.equal(publishesSent(topicId).size - before, outstanding);
