@@ -81,7 +81,7 @@ export class RawClient {
   }
 
   /** The next packet of `type` (earlier packets of other types stay in the inbox). */
-  next<T extends PacketType>(type: T, timeoutMs = 2000, match?: (packet: PacketOf<T>) => boolean): Promise<PacketOf<T>> {
+  next<T extends PacketType>(type: T, timeoutMs = 8000, match?: (packet: PacketOf<T>) => boolean): Promise<PacketOf<T>> {
     const test = (p: Packet): boolean => p.type === type && (!match || match(p as PacketOf<T>));
     const index = this.inbox.findIndex(test);
     if (index >= 0) return Promise.resolve(this.inbox.splice(index, 1)[0] as PacketOf<T>);
@@ -111,7 +111,7 @@ export class RawClient {
   }
 
   /** Sends `packet` and waits for the answer of `type`. */
-  async request<T extends PacketType>(packet: Packet, type: T, timeoutMs = 2000): Promise<PacketOf<T>> {
+  async request<T extends PacketType>(packet: Packet, type: T, timeoutMs = 8000): Promise<PacketOf<T>> {
     const answer = this.next(type, timeoutMs);
     this.send(packet);
     return answer;

@@ -56,7 +56,7 @@ export class MqttInbox {
   }
 
   /** The next message on `topic`. */
-  next(topic: string, timeoutMs = 3000): Promise<ReceivedMessage> {
+  next(topic: string, timeoutMs = 10000): Promise<ReceivedMessage> {
     const index = this.messages.findIndex((m) => m.topic === topic);
     if (index >= 0) return Promise.resolve(this.messages.splice(index, 1)[0]);
     return new Promise((resolve, reject) => {

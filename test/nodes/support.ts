@@ -83,7 +83,7 @@ export function onTab(nodes: Record<string, unknown>[]): Record<string, unknown>
 type Msg = Record<string, unknown>;
 
 /** The next `input` a helper node receives (that `accept` accepts). */
-export function nextMessage(node: TestNode, timeoutMs = 5000, accept: (msg: Msg) => boolean = () => true): Promise<Msg> {
+export function nextMessage(node: TestNode, timeoutMs = 10000, accept: (msg: Msg) => boolean = () => true): Promise<Msg> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       node.removeListener('input', onInput);
@@ -124,7 +124,7 @@ export function collect(node: TestNode): { readonly messages: Msg[]; stop(): Msg
 }
 
 /** Polls `check` until it holds. */
-export async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+export async function until(check: () => boolean, what: string, timeoutMs = 10000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
