@@ -1,6 +1,6 @@
 /**
  * A probe of the gateway's port, beside the client's gateway socket: a UDP
- * transport connected to the gateway sends an empty datagram (which an
+ * transport (node:dgram or native) connected to the gateway sends an empty datagram (which an
  * MQTT-SN gateway drops as too short) beside each datagram the client sends
  * it, until the gateway first answers. A connected socket hears the ICMP port
  * unreachable that the unconnected gateway socket never does, so a CONNECT to
@@ -22,13 +22,13 @@ export class RouteProbe {
   constructor(readonly gateway: Endpoint) {}
 
   /**
-   * Runs the probe; `onUnreachable` hears a closed port. Only a node:dgram
-   * transport probes (a DTLS one would start a handshake, others cannot
-   * connect): with any other the probe does nothing.
+   * Runs the probe; `onUnreachable` hears a closed port. Only a UDP
+   * transport probes (node:dgram or the native engine; a DTLS one would start
+   * a handshake, others cannot connect): with any other the probe does nothing.
    */
   async start(factory: TransportFactory, family: Family, onUnreachable: (error: MqttSnError) => void): Promise<void> {
     const transport = factory();
-    if (transport.kind !== 'udp' || !transport.connect) {
+    if ((transport.kind !== 'udp' && transport.kind !== 'native-udp') || !transport.connect) {
       void transport.close();
       return;
     }

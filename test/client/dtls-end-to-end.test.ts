@@ -14,7 +14,7 @@ import { firstClientHello } from '../helpers/dtls-side';
 import { MqttInbox } from '../helpers/mqtt-inbox';
 import { until } from '../helpers/until';
 import { DTLS_KEY, PSK_LINK } from './dtls-links';
-import { UDP_NET } from '../helpers/nets';
+import { UDP_NETS } from '../helpers/nets';
 import { startRig } from './support';
 
 const KEY = DTLS_KEY;
@@ -23,45 +23,47 @@ const PSK = PSK_LINK;
 describe('MQTTSN client over DTLS: what only DTLS does', function () {
   this.timeout(30000);
 
-  it('a client id not bound to its identity is refused (709, CONNACK "not supported" at the gateway)', async () => {
-    const rig = await startRig('embedded', {}, UDP_NET, { ...PSK, dtls: { ...PSK.dtls, port: 0, clientIds: { 'e2e-psk': ['allowed-*'] } } });
-    try {
-      const client = rig.client();
-      client.clientId = 'someone-else';
-      await assert.rejects(client.connectTo('127.0.0.1', rig.port), (e: unknown) => e instanceof MqttSnError && e.code === ErrorCode.CONNECTION_REFUSED);
-      client.clientId = 'allowed-1';
-      await client.connectTo('127.0.0.1', rig.port);
-      await client.disconnect();
-    } finally {
-      await rig.stop();
-    }
-  });
-
-  it('a spoofed ClientHello flood at the gateway gets only cookie replies no larger than the requests', async () => {
-    const rig = await startRig('embedded', {}, UDP_NET, PSK);
-    const sockets: dgram.Socket[] = [];
-    try {
-      const hello = firstClientHello();
-      const replies: number[] = [];
-      for (let i = 0; i < 30; i++) {
-        const socket = dgram.createSocket('udp4');
-        sockets.push(socket);
-        await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-        socket.on('message', (reply) => replies.push(reply.length));
-        socket.send(hello, rig.port, '127.0.0.1');
+  for (const net of UDP_NETS) {
+    it(`a client id not bound to its identity is refused (709, CONNACK "not supported" at the gateway; ${net.name})`, async () => {
+      const rig = await startRig('embedded', {}, net, { ...PSK, dtls: { ...PSK.dtls, port: 0, clientIds: { 'e2e-psk': ['allowed-*'] } } });
+      try {
+        const client = rig.client();
+        client.clientId = 'someone-else';
+        await assert.rejects(client.connectTo('127.0.0.1', rig.port), (e: unknown) => e instanceof MqttSnError && e.code === ErrorCode.CONNECTION_REFUSED);
+        client.clientId = 'allowed-1';
+        await client.connectTo('127.0.0.1', rig.port);
+        await client.disconnect();
+      } finally {
+        await rig.stop();
       }
-      await until(() => replies.length === 30, 'a cookie reply to each ClientHello');
-      assert.ok(replies.every((size) => size <= hello.length), `replies ${replies.join(',')} for ${hello.length} octets`);
-      assert.equal(rig.gateway.clientCount, 0);
-      // The gateway still serves a real client.
-      const client = rig.client();
-      await client.connectTo('127.0.0.1', rig.port);
-      await client.disconnect();
-    } finally {
-      await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
-      await rig.stop();
-    }
-  });
+    });
+
+    it(`a spoofed ClientHello flood at the gateway gets only cookie replies no larger than the requests (${net.name})`, async () => {
+      const rig = await startRig('embedded', {}, net, PSK);
+      const sockets: dgram.Socket[] = [];
+      try {
+        const hello = firstClientHello();
+        const replies: number[] = [];
+        for (let i = 0; i < 30; i++) {
+          const socket = dgram.createSocket('udp4');
+          sockets.push(socket);
+          await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+          socket.on('message', (reply) => replies.push(reply.length));
+          socket.send(hello, rig.port, '127.0.0.1');
+        }
+        await until(() => replies.length === 30, 'a cookie reply to each ClientHello');
+        assert.ok(replies.every((size) => size <= hello.length), `replies ${replies.join(',')} for ${hello.length} octets`);
+        assert.equal(rig.gateway.clientCount, 0);
+        // The gateway still serves a real client.
+        const client = rig.client();
+        await client.connectTo('127.0.0.1', rig.port);
+        await client.disconnect();
+      } finally {
+        await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => socket.close(() => resolve()))));
+        await rig.stop();
+      }
+    });
+  }
 
   it('completes handshakes and delivers QoS 1 publishes through 20 % loss, duplication and reordering', async function () {
     this.timeout(90000);

@@ -10,16 +10,17 @@ import { MQTTSN } from '../../lib/client';
 import { BROKER_KINDS } from '../helpers/brokers';
 import { MqttInbox, delay } from '../helpers/mqtt-inbox';
 import { DTLS_LINKS } from './dtls-links';
+import { UDP_NETS } from '../helpers/nets';
 import { NETS, PLAIN, collectMessages, nextEvent, startRig, udpListener, waitFor, type Rig } from './support';
 
 function uniq(prefix: string): string {
   return `${prefix}-${Math.random().toString(16).slice(2, 10)}`;
 }
 
-// Plain over every network and broker; DTLS (a pre-shared key, certificates) over UDP with the embedded broker.
+// Plain over every network and broker; DTLS (a pre-shared key, certificates) over both UDP engines with the embedded broker.
 const runs = [
   ...NETS.flatMap((net) => BROKER_KINDS.map((kind) => ({ net, kind, link: PLAIN }))),
-  ...DTLS_LINKS.map((link) => ({ net: NETS[0], kind: 'embedded' as const, link })),
+  ...UDP_NETS.flatMap((net) => DTLS_LINKS.map((link) => ({ net, kind: 'embedded' as const, link }))),
 ];
 for (const { net, kind, link } of runs) {
   describe(`MQTTSN client end to end (${kind} broker, ${net.name}${link.dtls ? `, ${link.name}` : ''})`, function () {
@@ -333,10 +334,10 @@ for (const { net, kind, link } of runs) {
           assert.ok(silent.received.length >= 1 && silent.received.every((d) => d[0] === 22), 'ClientHellos only');
           return;
         }
-        // Over UDP, beside each, the empty datagram that probes the port (ICMP port unreachable); other transports do not probe.
+        // Over UDP (either engine), beside each, the empty datagram that probes the port (ICMP port unreachable); the in-memory network has no probe.
         const connects = silent.received.filter((d) => d.length > 0);
         assert.equal(connects.length, 3, 'CONNECT and two retransmissions');
-        assert.equal(silent.received.length - connects.length, net.name === 'udp' ? 3 : 0, 'an empty probe beside each over UDP');
+        assert.equal(silent.received.length - connects.length, net.name === 'memory' ? 0 : 3, 'an empty probe beside each over UDP');
       } finally {
         await silent.close();
       }
@@ -344,12 +345,14 @@ for (const { net, kind, link } of runs) {
   });
 }
 
-// What only the UDP transport has: IPv6 sockets, ICMP errors, interface addresses, broadcast.
-describe('MQTTSN client transport (udp)', function () {
+// What only a UDP transport has (node:dgram and the native engine alike): IPv6 sockets, ICMP errors, interface addresses, broadcast.
+for (const net of UDP_NETS) describe(`MQTTSN client transport (${net.name})`, function () {
   this.timeout(10000);
+  // Real sockets: nothing to close beside them.
+  const { transport } = net.open();
 
   it('talks to a gateway over IPv6', async () => {
-    const rig = await startRig('embedded', { host: '::1' });
+    const rig = await startRig('embedded', { host: '::1' }, net);
     try {
       const client = rig.client();
       const topic = uniq('v6');
@@ -366,10 +369,10 @@ describe('MQTTSN client transport (udp)', function () {
   });
 
   it('fails a connect to a closed port at once with 716 (ICMP port unreachable), not after its retransmissions', async () => {
-    const closed = await udpListener();
+    const closed = await udpListener('127.0.0.1', transport);
     const port = closed.port;
     await closed.close();
-    const client = new MQTTSN();
+    const client = new MQTTSN({ transport: transport });
     try {
       for (const setting of ['RetryInterval=5', 'RetryCount=3', 'ConnectionTimeout=30']) client.config(setting);
       client.clientId = 'to-a-closed-port';
@@ -388,7 +391,7 @@ describe('MQTTSN client transport (udp)', function () {
   });
 
   it('shows the address of the interface it talks through in localHost while connected', async () => {
-    const rig = await startRig('embedded');
+    const rig = await startRig('embedded', {}, net);
     try {
       const client = rig.client();
       assert.equal(client.localHost, '');
@@ -401,8 +404,8 @@ describe('MQTTSN client transport (udp)', function () {
   });
 
   it('broadcasts when remoteHost is 255.255.255.255', async () => {
-    const listener = await udpListener('0.0.0.0');
-    const client = new MQTTSN();
+    const listener = await udpListener('0.0.0.0', transport);
+    const client = new MQTTSN({ transport: transport });
     try {
       client.remoteHost = '255.255.255.255';
       client.remotePort = listener.port;

@@ -42,3 +42,6 @@ export const NATIVE_UDP_NET: NetUnderTest = {
 };
 
 export const NETS: readonly NetUnderTest[] = [UDP_NET, NATIVE_UDP_NET, MEMORY_NET];
+
+/** The networks of real UDP sockets (node:dgram and the native engine): for what only sockets have (IPv6, ICMP, broadcast, DTLS between processes). */
+export const UDP_NETS: readonly NetUnderTest[] = [UDP_NET, NATIVE_UDP_NET];
