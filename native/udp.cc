@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -60,7 +61,44 @@ constexpr int kSendChunk = kMaxSend;
 constexpr size_t kDatagramMax = 64 * 1024;
 constexpr size_t kRecvChunks = 20;  // libuv 1.46 reads at most 20 datagrams per recvmmsg
 
-enum BindFlag { kReuseAddress = 1, kReusePort = 2, kBroadcast = 4, kV6Only = 8 };
+enum BindFlag { kReuseAddress = 1, kReusePort = 2, kBroadcast = 4, kV6Only = 8, kSearchToFirst = 16 };
+
+// A classic BPF program for a SO_REUSEPORT group: it sees the UDP payload and
+// returns the index of the socket to deliver to. A SEARCHGW (03 01 radius),
+// plain or inside a forwarder's encapsulation (the header's length octet
+// first, 0xFE second, the SEARCHGW right after the header), goes to socket 0,
+// the one bound first, which answers discovery; for anything else it returns
+// an index past the group and the kernel falls back to its hash of the
+// sender's address. Multicast and broadcast reach every socket whatever it
+// returns: only unicast is steered.
+const sock_filter kSearchToFirstProgram[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),                  // 0: A = payload length
+    BPF_STMT(BPF_ST, 0),                                    // 1: M[0] = A
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 3, 0, 2),           // 2: three octets? 3 : 5
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 0),                  // 3: A = length and type
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0301, 11, 12),    // 4: SEARCHGW? 16 : 17
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 1),                  // 5: A = type
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xfe, 0, 10),       // 6: encapsulated? 7 : 17
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),                  // 7: A = header length
+    BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, 3),                 // 8: A += 3 (a SEARCHGW after it)
+    BPF_STMT(BPF_MISC | BPF_TAX, 0),                        // 9: X = A
+    BPF_STMT(BPF_LD | BPF_MEM, 0),                          // 10: A = payload length
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_X, 0, 0, 5),           // 11: header + 3 octets? 12 : 17
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),                  // 12: A = header length
+    BPF_STMT(BPF_MISC | BPF_TAX, 0),                        // 13: X = A
+    BPF_STMT(BPF_LD | BPF_H | BPF_IND, 0),                  // 14: A = inner length and type
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0301, 0, 1),      // 15: SEARCHGW? 16 : 17
+    BPF_STMT(BPF_RET | BPF_K, 0),                           // 16: the first socket
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffff),                  // 17: the kernel's hash
+};
+
+// Steers the unicast SEARCHGWs of the group `fd` belongs to (see above); 0 or -errno.
+int AttachSearchToFirst(int fd) {
+  sock_fprog program;
+  program.len = sizeof(kSearchToFirstProgram) / sizeof(kSearchToFirstProgram[0]);
+  program.filter = const_cast<sock_filter*>(kSearchToFirstProgram);
+  return setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &program, sizeof(program)) == 0 ? 0 : -errno;
+}
 
 void WriteAddress(const sockaddr* sa, int32_t* rec) {
   if (sa->sa_family == AF_INET6) {
@@ -240,6 +278,8 @@ class UdpEngine : public Napi::ObjectWrap<UdpEngine> {
     if (!rc && rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0) rc = -errno;
     if (!rc && sndbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) != 0) rc = -errno;
     if (!rc && ::bind(fd, reinterpret_cast<sockaddr*>(&local), localLength) != 0) rc = -errno;
+    // After bind: the program belongs to the port's group, which the socket has just joined.
+    if (!rc && (flags & kReusePort) && (flags & kSearchToFirst)) rc = AttachSearchToFirst(fd);
     if (rc) {
       ::close(fd);
       return Napi::Number::New(env, rc);

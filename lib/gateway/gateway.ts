@@ -345,6 +345,8 @@ export class MqttSnGateway extends EventEmitter {
       broadcast: advertise !== undefined && !isMulticast(advertise.address) && !advertise.address.startsWith('127.') && advertise.address !== '::1',
       // Bursts from many clients: a larger receive buffer (the kernel may cap it) loses fewer datagrams.
       receiveBufferBytes: RECEIVE_BUFFER_BYTES,
+      // Sharing the port (--workers): the one that answers discovery gets every unicast SEARCHGW.
+      searchToFirst: this.options.discovery,
     });
   }
 

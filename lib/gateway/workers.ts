@@ -3,7 +3,8 @@
  * processes each run a gateway whose native UDP socket shares the port with
  * SO_REUSEPORT, so the kernel spreads clients over them and keeps each
  * client's address on one worker (its session lives there). Only the first
- * worker answers discovery. With the embedded broker, this (primary) process
+ * worker answers discovery: broadcast and multicast reach every worker, and
+ * its socket (bound first, with searchToFirst) gets every unicast SEARCHGW. With the embedded broker, this (primary) process
  * hosts it and the workers connect to it. The workers' logs come out here,
  * and their figures are merged here for /metrics and the stats topics.
  *

@@ -48,6 +48,7 @@ const ECONNREFUSED = osConstants.errno.ECONNREFUSED;
 const REUSE_ADDRESS = 1;
 const REUSE_PORT = 2;
 const BROADCAST = 4;
+const SEARCH_TO_FIRST = 16;
 
 /**
  * Slabs start small (a client socket that sees a few datagrams pins little) and
@@ -215,7 +216,11 @@ export class NativeUdpTransport implements DatagramTransport {
       throw new MqttSnError(ErrorCode.UDP_ALREADY_ACTIVE, `This ${this.kind} transport was bound already; make a new one.`);
     }
     this.state = 'binding';
-    const flags = (options.reuseAddress ? REUSE_ADDRESS : 0) | (options.reusePort ? REUSE_PORT : 0) | (options.broadcast ? BROADCAST : 0);
+    const flags =
+      (options.reuseAddress ? REUSE_ADDRESS : 0) |
+      (options.reusePort ? REUSE_PORT : 0) |
+      (options.broadcast ? BROADCAST : 0) |
+      (options.searchToFirst ? SEARCH_TO_FIRST : 0);
     const rc = this.engine.bind(
       options.family,
       options.address ?? '',

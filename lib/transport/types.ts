@@ -34,6 +34,13 @@ export interface BindOptions {
   reuseAddress?: boolean;
   /** Spreads one port over several processes (SO_REUSEPORT: gateway workers). */
   reusePort?: boolean;
+  /**
+   * With reusePort, on the native engine: the kernel hands every unicast
+   * SEARCHGW sent to the port (plain or encapsulated) to the socket that bound
+   * it first, the one that answers discovery, whichever sender it comes from.
+   * Other transports cannot share a port and ignore it.
+   */
+  searchToFirst?: boolean;
   /** Allows sending to broadcast addresses (IPv4). */
   broadcast?: boolean;
   /** Kernel receive buffer size in octets. */

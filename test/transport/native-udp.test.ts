@@ -18,7 +18,12 @@ describe('native-udp transport: the batched engine', function () {
   this.timeout(20000);
   const open: DatagramTransport[] = [];
 
-  async function bound<T extends DatagramTransport>(transport: T, port = 0, reusePort = false): Promise<{ transport: T; inbox: ReceivedDatagram[]; batches: number[]; address: Endpoint }> {
+  async function bound<T extends DatagramTransport>(
+    transport: T,
+    port = 0,
+    reusePort = false,
+    searchToFirst = false,
+  ): Promise<{ transport: T; inbox: ReceivedDatagram[]; batches: number[]; address: Endpoint }> {
     open.push(transport);
     const inbox: ReceivedDatagram[] = [];
     const batches: number[] = [];
@@ -26,7 +31,7 @@ describe('native-udp transport: the batched engine', function () {
       batches.push(batch.length);
       inbox.push(...batch);
     });
-    await transport.bind({ family: 4, address: '127.0.0.1', port, reusePort });
+    await transport.bind({ family: 4, address: '127.0.0.1', port, reusePort, searchToFirst });
     return { transport, inbox, batches, address: { address: '127.0.0.1', port: transport.localAddress()!.port } };
   }
 
@@ -136,6 +141,27 @@ describe('native-udp transport: the batched engine', function () {
     }
     assert.strictEqual(owner.size, 16);
     for (const sockets of owner.values()) assert.strictEqual(sockets.size, 1);
+  });
+
+  it('with searchToFirst, hands every unicast SEARCHGW (plain or encapsulated) to the first socket of the port; the rest still spreads', async () => {
+    const first = await bound(new NativeUdpTransport(), 0, true, true);
+    const second = await bound(new NativeUdpTransport(), first.address.port, true);
+    const senders = await Promise.all(Array.from({ length: 24 }, () => bound(new NativeUdpTransport())));
+    const search = tsCodec.encode({ type: 'SEARCHGW', radius: 0 });
+    const wrapped = tsCodec.encode({ type: 'ENCAPSULATED', radius: 0, wirelessNodeId: Buffer.from([1, 2]), packet: { type: 'SEARCHGW', radius: 1 } });
+    const ping = tsCodec.encode({ type: 'PINGREQ' });
+    for (const sender of senders) {
+      sender.transport.send(search, first.address);
+      sender.transport.send(wrapped, first.address);
+      sender.transport.send(ping, first.address);
+    }
+    await until(() => first.inbox.length + second.inbox.length === 72, 'all 72 datagrams');
+    const types = (inbox: ReceivedDatagram[]): string[] => inbox.map((d) => (d.packet?.type === 'ENCAPSULATED' ? `(${d.packet.packet.type})` : String(d.packet?.type)));
+    assert.deepStrictEqual(types(second.inbox).filter((t) => t !== 'PINGREQ'), [], 'no SEARCHGW at the second socket');
+    assert.strictEqual(types(first.inbox).filter((t) => t === 'SEARCHGW').length, 24);
+    assert.strictEqual(types(first.inbox).filter((t) => t === '(SEARCHGW)').length, 24);
+    // Twenty-four source ports all hashed to one socket would be a 1 in 8 million chance.
+    assert.ok(second.inbox.length > 0 && first.inbox.length > 48, `PINGREQs spread: ${first.inbox.length - 48} and ${second.inbox.length}`);
   });
 
   it('receives IPv4 senders on an IPv6 socket and answers them', async () => {
