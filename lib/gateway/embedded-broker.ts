@@ -21,7 +21,13 @@ export interface EmbeddedBroker {
 export async function startEmbeddedBroker(port: number): Promise<EmbeddedBroker> {
   // aedes is an ES module: a real dynamic import (kept as such in CommonJS output).
   const { Aedes } = await import('aedes');
-  const aedes = await Aedes.createBroker();
+  // No cap on deliveries in flight (aedes' default is 100, the rest queued): its
+  // queue drains recursively, one stack frame per queued message that matches no
+  // subscriber, and thousands queued behind a slow subscriber overflow the stack.
+  // Without the cap nothing queues; each publisher is still held back by its own
+  // connection until its deliveries are done, and one slow subscriber no longer
+  // stalls every other delivery.
+  const aedes = await Aedes.createBroker({ concurrency: 0 });
   const streams = new Set<Duplex>();
   const serve = (stream: Duplex): void => {
     streams.add(stream);

@@ -5,10 +5,8 @@
  * descriptor. (Node.js 20 has no stream.duplexPair.)
  *
  * Like a socket, a pipe hands over what was written during one event-loop
- * turn in the next, and completes those writes then: completing writes
- * synchronously would let the broker's publish queue (mqemitter) drain
- * recursively, one stack frame per queued message, and overflow the stack
- * when thousands of clients connect at once.
+ * turn in the next, and completes those writes then, never inside the
+ * writer's call stack (the broker's answer to a write cannot run inside it).
  */
 import { Duplex } from 'node:stream';
 

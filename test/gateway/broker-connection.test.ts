@@ -5,9 +5,11 @@
 import * as assert from 'node:assert';
 import * as fs from 'node:fs';
 import { Writable } from 'node:stream';
-import type * as mqtt from 'mqtt';
+import * as mqtt from 'mqtt';
+import * as mqttPacket from 'mqtt-packet';
 import { MqttSnGateway } from '../../lib/gateway';
 import { corkForTurn } from '../../lib/gateway/broker-connection';
+import { startEmbeddedBroker } from '../../lib/gateway/embedded-broker';
 import { memoryPipe } from '../../lib/gateway/memory-pipe';
 import { RawClient } from '../helpers/gateway-raw-client';
 import { MqttInbox, delay } from '../helpers/mqtt-inbox';
@@ -72,6 +74,45 @@ describe('gateway: the broker connection', function () {
     await delay(10);
     assert.deepStrictEqual(writes, [5]);
     stream.destroy();
+  });
+
+  it('the embedded broker survives thousands of messages queued behind a slow subscriber, to a topic nobody subscribes', async () => {
+    const broker = await startEmbeddedBroker(0);
+    // A subscriber that stops reading: the broker's deliveries to it wait for the link to drain.
+    const slow = broker.connect();
+    slow.write(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'slow', keepalive: 0 }));
+    slow.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'slow/#', qos: 0 }] }));
+    const publishers: mqtt.MqttClient[] = [];
+    const inbox = await MqttInbox.connect(broker.url);
+    try {
+      // Connected the way the gateway connects its clients: MQTT.js over an in-memory link each.
+      for (let i = 0; i < 50; i++) {
+        const client = new mqtt.MqttClient(() => broker.connect(), { clientId: `flood-${i}`, reconnectPeriod: 0 });
+        publishers.push(client);
+        await new Promise<void>((resolve, reject) => {
+          client.once('connect', () => resolve());
+          client.once('error', reject);
+        });
+      }
+      await until(() => slow.readableLength > 0, 'the SUBACK');
+      // Enough to the slow subscriber to fill every delivery slot of the broker (aedes allows 100 at once)...
+      for (let i = 0; i < 300; i++) publishers[i % 50].publish('slow/big', Buffer.alloc(4096), { qos: 0 });
+      await until(() => publishers.every((p) => (p.stream as unknown as { writableLength: number }).writableLength === 0), 'the broker read the big ones');
+      await until(() => slow.readableLength >= 16 * 1024, 'deliveries waiting on the slow subscriber');
+      // ...then 20,000 small ones to a topic nobody subscribes: they wait in the broker's queue.
+      for (let i = 0; i < 400; i++) for (const p of publishers) p.publish(`nobody/${i}`, Buffer.alloc(8), { qos: 0 });
+      await until(() => publishers.every((p) => (p.stream as unknown as { writableLength: number }).writableLength === 0), 'the broker read them all', 20000);
+      // The subscriber reads again: the queue drains (before, one stack frame per queued message).
+      slow.on('data', () => undefined);
+      await inbox.subscribe('after/flood');
+      publishers[0].publish('after/flood', 'still serving');
+      assert.strictEqual((await inbox.next('after/flood', 20000)).payload.toString(), 'still serving');
+    } finally {
+      await Promise.all(publishers.map((p) => p.endAsync(true)));
+      await inbox.close();
+      slow.destroy();
+      await broker.close();
+    }
   });
 
   it('serves transparent clients through the embedded broker without a file descriptor each', async () => {
