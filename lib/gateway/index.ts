@@ -5,5 +5,7 @@
 export { MqttSnGateway } from './gateway';
 export type { GatewayLogEntry, GatewayLogContext, GatewayClientEvent } from './gateway';
 export { GatewayMetrics, startMetricsServer, type MetricsServer, type MetricsSource } from './metrics';
+export { parseClientIdFile, type ClientIdBindings } from './client-id-rules';
+export type { GatewayDtlsOptions } from './dtls-listener';
 export type { GatewayOptions, GatewayMode, LogLevel, PredefinedTopics } from './options';
 export type { GatewayStats } from './stats';

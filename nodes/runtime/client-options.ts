@@ -73,7 +73,8 @@ export function clientOptions(settings: ConnectionSettings): ManagedClientOption
     reconnect: { minDelay: settings.reconnectMinMs, maxDelay: settings.reconnectMaxMs },
     // As the core MQTT nodes hold messages while reconnecting, for at most the call timeout.
     hold: { timeout: settings.timeout * 1000 },
-    ...(settings.dtls ? { dtls: settings.dtls } : {}),
+    // A handshake gets as long as any other exchange with the gateway: a wrong key shows as soon as a lost gateway does.
+    ...(settings.dtls ? { dtls: { handshakeTimeout: settings.timeout * 1000, ...settings.dtls } } : {}),
   };
 }
 

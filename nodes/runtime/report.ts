@@ -36,6 +36,19 @@ export function reasonKey(err: unknown): string {
       return 'mqtt-sn.status.invalid';
     case ErrorCode.LIMIT_REACHED:
       return 'mqtt-sn.status.limit';
+    case ErrorCode.SECURITY_LIBRARY:
+      return 'mqtt-sn.status.no-dtls';
+    case ErrorCode.CERTIFICATE_STORE:
+    case ErrorCode.CERTIFICATE_NOT_FOUND:
+    case ErrorCode.CREDENTIALS:
+    case ErrorCode.SERVER_CERTIFICATE:
+      return 'mqtt-sn.status.dtls-settings';
+    case ErrorCode.HANDSHAKE:
+      return 'mqtt-sn.status.dtls-handshake';
+    case ErrorCode.CERTIFICATE_CHAIN:
+    case ErrorCode.CERTIFICATE_VERIFY:
+    case ErrorCode.CLIENT_CERTIFICATE:
+      return 'mqtt-sn.status.dtls-certificate';
     default:
       return 'node-red:common.status.error';
   }
