@@ -12,6 +12,8 @@ import { performance } from 'node:perf_hooks';
 import * as mqtt from 'mqtt';
 import { MQTTSN } from '../lib/client';
 import { MqttSnGateway } from '../lib/gateway';
+import { nativeUdpAvailable, nativeUdpTransport } from '../lib/transport/native-udp';
+import { udpTransport } from '../lib/transport/udp';
 import { formatCount, type BenchOptions, type BenchSection, type Cell } from './harness';
 
 const PAYLOAD = Buffer.alloc(32, 0x61);
@@ -52,30 +54,42 @@ export async function run(options?: BenchOptions): Promise<BenchSection[]> {
   await gateway.start();
   const subscriber = await mqtt.connectAsync(gateway.brokerUrl, { reconnectPeriod: 0 });
   const publisher = await mqtt.connectAsync(gateway.brokerUrl, { reconnectPeriod: 0 });
-  const client = new MQTTSN();
-  client.timeout = 10;
-  client.config('RetryInterval=2');
+  // One client per datagram engine, through the same gateway (on its default engine).
+  const engines: Array<[string, MQTTSN]> = [['MQTTSN, node:dgram', new MQTTSN({ transport: udpTransport })]];
+  if (nativeUdpAvailable()) engines.push(['MQTTSN, native engine', new MQTTSN({ transport: nativeUdpTransport })]);
+  for (const [, client] of engines) {
+    client.timeout = 10;
+    client.config('RetryInterval=2');
+  }
   let delivered = 0;
   subscriber.on('message', () => delivered++);
   await subscriber.subscribeAsync('bench/#', { qos: 2 });
   const rows: Cell[][] = [];
   try {
-    await client.connectTo('127.0.0.1', gateway.address().port);
-    const topicId = await client.registerTopic('bench/sn');
-    const cases: Case[] = [
-      { label: 'MQTTSN via gateway (UDP)', qos: 0, window: 1, publish: () => client.publishData(topicId, 0, 0, PAYLOAD) },
-      { label: 'MQTTSN via gateway (UDP)', qos: 1, window: 1, publish: () => client.publishData(topicId, 0, 1, PAYLOAD) },
-      { label: 'MQTTSN via gateway (UDP)', qos: 1, window: 10, publish: () => client.publishData(topicId, 0, 1, PAYLOAD) },
-      { label: 'MQTTSN via gateway (UDP)', qos: 2, window: 1, publish: () => client.publishData(topicId, 0, 2, PAYLOAD) },
+    const cases: Array<Case & { client?: MQTTSN }> = [];
+    const shapes: Array<[0 | 1 | 2, number]> = [[0, 1], [1, 1], [1, 10], [2, 1]];
+    const topicIds = new Map<MQTTSN, number>();
+    for (const [, client] of engines) {
+      await client.connectTo('127.0.0.1', gateway.address().port);
+      topicIds.set(client, await client.registerTopic('bench/sn'));
+    }
+    // The engines side by side, shape by shape (a load that comes and goes hits both alike).
+    for (const [qos, window] of shapes) {
+      for (const [label, client] of engines) {
+        const topicId = topicIds.get(client) as number;
+        cases.push({ label: `${label} via gateway (UDP)`, qos, window, client, publish: () => client.publishData(topicId, 0, qos, PAYLOAD) });
+      }
+    }
+    cases.push(
       { label: 'MQTT.js direct (TCP)', qos: 0, window: 1, publish: () => publisher.publishAsync('bench/tcp', PAYLOAD, { qos: 0 }) },
       { label: 'MQTT.js direct (TCP)', qos: 1, window: 1, publish: () => publisher.publishAsync('bench/tcp', PAYLOAD, { qos: 1 }) },
       { label: 'MQTT.js direct (TCP)', qos: 1, window: 10, publish: () => publisher.publishAsync('bench/tcp', PAYLOAD, { qos: 1 }) },
       { label: 'MQTT.js direct (TCP)', qos: 2, window: 1, publish: () => publisher.publishAsync('bench/tcp', PAYLOAD, { qos: 2 }) },
-    ];
+    );
     // Setup took its share; the rest is split evenly, with a pause after each slice for stragglers.
     const sliceMs = Math.max(500, Math.min(2500, (budget - 6000) / cases.length - 300));
     for (const c of cases) {
-      client.config(`MaxInFlight=${c.window}`);
+      c.client?.config(`MaxInFlight=${c.window}`);
       delivered = 0;
       const started = performance.now();
       const acknowledged = await drive(c, sliceMs);
@@ -84,7 +98,7 @@ export async function run(options?: BenchOptions): Promise<BenchSection[]> {
       rows.push([c.label, c.qos, c.window, formatCount(acknowledged), formatCount(deliveredPerSecond)]);
     }
   } finally {
-    client.reset();
+    for (const [, client] of engines) client.reset();
     await subscriber.endAsync();
     await publisher.endAsync();
     await gateway.stop();
@@ -95,7 +109,8 @@ export async function run(options?: BenchOptions): Promise<BenchSection[]> {
       columns: ['path', 'QoS', 'in flight', 'acknowledged/s', 'delivered/s'],
       rows,
       notes: [
-        'MQTTSN: client -> UDP -> MqttSnGateway (transparent mode) -> embedded aedes broker -> MQTT.js subscriber, all on 127.0.0.1 in one process.',
+        'MQTTSN: client -> UDP -> MqttSnGateway (transparent mode, its default datagram engine) -> embedded aedes broker -> MQTT.js subscriber, all on 127.0.0.1 in one process.',
+        'node:dgram / native engine: the datagram transport of the MQTTSN client (udpTransport, nativeUdpTransport).',
         'MQTT.js: publisher -> TCP -> the same embedded broker -> the same subscriber.',
         '"in flight": publishes awaiting acknowledgement at once (MaxInFlight for MQTTSN; concurrent calls for MQTT.js).',
         'QoS 0 "acknowledged" counts calls that returned (sent); "delivered" is what reached the subscriber.',

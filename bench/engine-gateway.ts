@@ -22,6 +22,13 @@ export interface GatewayChildOptions {
   workers?: number;
 }
 
+/** Limits that let `clients` sessions start at once from one address (the benchmark's loopback). */
+const ONE_SOURCE = (clients: number): { sessionsPerSource: number; newSessionsPerSource: number; newSessionsTotal: number } => ({
+  sessionsPerSource: clients,
+  newSessionsPerSource: clients,
+  newSessionsTotal: clients,
+});
+
 function collectGarbage(): void {
   v8.setFlagsFromString('--expose-gc');
   (vm.runInNewContext('gc') as () => void)();
@@ -31,7 +38,7 @@ async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2]) as GatewayChildOptions;
   if ((options.workers ?? 1) > 1) {
     const group = await startGatewayWorkers(
-      { host: '127.0.0.1', port: 0, mode: options.mode, logLevel: 'error', limits: { clients: options.clients, bufferedMessages: 1000 }, ...(options.broker ? { broker: options.broker } : {}) },
+      { host: '127.0.0.1', port: 0, mode: options.mode, logLevel: 'error', limits: { clients: options.clients, bufferedMessages: 1000, ...ONE_SOURCE(options.clients) }, ...(options.broker ? { broker: options.broker } : {}) },
       options.workers as number,
       () => undefined,
     );
@@ -52,7 +59,8 @@ async function main(): Promise<void> {
     mode: options.mode,
     logLevel: 'error',
     transport: options.engine === 'native' ? nativeUdpTransport : udpTransport,
-    limits: { clients: options.clients, bufferedMessages: 1000 },
+    // Every client of the benchmark comes from 127.0.0.1: the per-source limits must let them all in.
+    limits: { clients: options.clients, bufferedMessages: 1000, ...ONE_SOURCE(options.clients) },
     ...(options.broker ? { broker: options.broker } : {}),
   });
   await gateway.start();

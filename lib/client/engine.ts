@@ -12,7 +12,7 @@ import { ErrorCode, MqttSnError } from '../errors';
 import { createTimerQueue } from '../timers';
 import { sameEndpoint } from '../transport/endpoint';
 import type { ReceivedDatagram, TransportFactory } from '../transport/types';
-import { udpTransport } from '../transport/udp';
+import { measuredDefaultTransport } from '../transport/default';
 import { parseGatewayList, type ClientSettings } from './config';
 import { Discovery } from './discovery';
 import { ClientSession } from './client-session';
@@ -39,7 +39,7 @@ export interface EngineOptions {
   clock?: () => number;
   /** Random numbers in [0, 1) for the discovery delays (and the managed client's reconnect jitter). */
   random?: () => number;
-  /** Makes the datagram transports (default: node:dgram UDP; the in-memory network in tests). */
+  /** Makes the datagram transports (default: lib/transport/default.ts, the native engine where the addon has it; the in-memory network in tests). */
   transport?: TransportFactory;
 }
 
@@ -71,7 +71,7 @@ export class ClientEngine {
   ) {
     this.clock = options.clock ?? monotonicMs;
     this.transport = new ClientSockets(
-      options.transport ?? udpTransport,
+      options.transport ?? measuredDefaultTransport(),
       (datagram) => this.onDatagram(datagram),
       (error) => this.reportError(error),
     );

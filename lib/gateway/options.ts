@@ -5,7 +5,7 @@
 import { ErrorCode, MqttSnError } from '../errors';
 import { MAX_TOPIC_ID, parsePredefinedTopics } from '../topic-ids';
 import type { TransportFactory } from '../transport/types';
-import { udpTransport } from '../transport/udp';
+import { measuredDefaultTransport } from '../transport/default';
 import { resolveDtls, type GatewayDtlsOptions, type ResolvedDtls } from './dtls-listener';
 import { TAKEOVER_POLICIES, type TakeoverPolicy } from './takeover';
 import { DEFAULT_TOPIC_RULES, type TopicRules } from './topic-policy';
@@ -102,7 +102,9 @@ export interface GatewayOptions {
   statsTopics?: { interval: number; prefix?: string };
   /**
    * Makes the datagram transport the gateway listens with (bound to host and port).
-   * Default: UDP over node:dgram. A MemoryNetwork's `factory` runs the gateway in memory.
+   * Default: UDP on the native batched engine where the addon has it and
+   * MQTTSN_NATIVE is not 0, node:dgram otherwise (lib/transport/default.ts).
+   * A MemoryNetwork's `factory` runs the gateway in memory.
    */
   transport?: TransportFactory;
   /** A DTLS 1.2 listener beside (or, with `only`, instead of) plain UDP; see docs/security.md. */
@@ -265,7 +267,7 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
     logLevel,
     metrics,
     statsTopics,
-    transport: options.transport ?? udpTransport,
+    transport: options.transport ?? measuredDefaultTransport(),
     dtls: resolveDtls(options.dtls),
   };
 }

@@ -61,7 +61,7 @@ class Program {
 
 async function startGatewayProcess(port: number, brokerUrl: string): Promise<GatewayProcess> {
   const gateway = runGateway(['--host', '127.0.0.1', '--port', String(port), '--broker', brokerUrl]);
-  await waitForOutput(gateway, /listening on udp 127\.0\.0\.1:\d+/, 15000);
+  await waitForOutput(gateway, /listening on (?:native-)?udp 127\.0\.0\.1:\d+/, 15000);
   return gateway;
 }
 

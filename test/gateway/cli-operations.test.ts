@@ -43,7 +43,7 @@ describe('mqtt-sn-gateway command: metrics, JSON logs, reload on SIGHUP', functi
   it('serves /metrics and /health on --metrics-port and writes one JSON object per log line', async () => {
     const metricsPort = await freeTcpPort();
     gateway = runGateway(['--port', '0', '--host', '127.0.0.1', '--metrics-port', String(metricsPort), '--log-format', 'json']);
-    const [, udpPort] = await waitForOutput(gateway, /listening on udp 127\.0\.0\.1:(\d+)/);
+    const [, udpPort] = await waitForOutput(gateway, /listening on (?:native-)?udp 127\.0\.0\.1:(\d+)/);
     await waitForOutput(gateway, /metrics on http:\/\/127\.0\.0\.1:\d+\/metrics/);
     client = await RawClient.open(Number(udpPort));
     await client.connect('json-logged');
@@ -70,7 +70,7 @@ describe('mqtt-sn-gateway command: metrics, JSON logs, reload on SIGHUP', functi
     const config = path.join(dir, 'gateway.json');
     fs.writeFileSync(config, JSON.stringify({ host: '127.0.0.1', port: 0, predefined: { '5': 'reload/old' } }));
     gateway = runGateway(['--config', config]);
-    const [, udpPort] = await waitForOutput(gateway, /listening on udp 127\.0\.0\.1:(\d+)/);
+    const [, udpPort] = await waitForOutput(gateway, /listening on (?:native-)?udp 127\.0\.0\.1:(\d+)/);
     const [brokerUrl] = await waitForOutput(gateway, /mqtt:\/\/127\.0\.0\.1:\d+/);
     inbox = await MqttInbox.connect(brokerUrl);
     await inbox.subscribe('reload/#', 1);

@@ -66,7 +66,7 @@ describe('mqtt-sn-gateway command', function () {
     let client: RawClient | undefined;
     let inbox: MqttInbox | undefined;
     try {
-      const [, udpPort] = await waitForOutput(gateway, /listening on udp 127\.0\.0\.1:(\d+)/);
+      const [, udpPort] = await waitForOutput(gateway, /listening on (?:native-)?udp 127\.0\.0\.1:(\d+)/);
       const [brokerUrl] = await waitForOutput(gateway, /mqtt:\/\/127\.0\.0\.1:\d+/);
       client = await RawClient.open(Number(udpPort));
       assert.strictEqual((await client.request({ type: 'SEARCHGW', radius: 0 }, 'GWINFO')).gwId, 9);
@@ -92,7 +92,7 @@ describe('mqtt-sn-gateway command', function () {
     let a: RawClient | undefined;
     let b: RawClient | undefined;
     try {
-      const [, udpPort] = await waitForOutput(gateway, /\(aggregating\) listening on udp 127\.0\.0\.1:(\d+)/);
+      const [, udpPort] = await waitForOutput(gateway, /\(aggregating\) listening on (?:native-)?udp 127\.0\.0\.1:(\d+)/);
       a = await RawClient.open(Number(udpPort));
       b = await RawClient.open(Number(udpPort));
       assert.strictEqual((await a.connect('first')).returnCode, 0);
