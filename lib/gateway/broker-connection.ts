@@ -18,15 +18,26 @@ export interface BrokerDialer {
   dial(options: mqtt.IClientOptions): mqtt.MqttClient;
 }
 
+/**
+ * MQTT.js makes a debug logger per connection (about 1 KB each, one
+ * connection per client in transparent mode) unless it is given one: all of
+ * ours share a silent one, unless DEBUG asks for MQTT.js's own output.
+ */
+const SHARED_LOG = /mqttjs/.test(process.env.DEBUG ?? '') ? undefined : (): void => undefined;
+
+function withSharedLog(options: mqtt.IClientOptions): mqtt.IClientOptions {
+  return SHARED_LOG && options.log === undefined ? { ...options, log: SHARED_LOG } : options;
+}
+
 export function urlDialer(url: string): BrokerDialer {
-  return { label: url, dial: (options) => mqtt.connect(url, options) };
+  return { label: url, dial: (options) => mqtt.connect(url, withSharedLog(options)) };
 }
 
 /** Connections to the embedded broker, each over its own in-memory stream (a reconnect gets a new one). */
 export function embeddedDialer(broker: EmbeddedBroker): BrokerDialer {
   return {
     label: `the embedded broker (in-process; ${broker.url} for MQTT clients)`,
-    dial: (options) => new mqtt.MqttClient(() => broker.connect(), options),
+    dial: (options) => new mqtt.MqttClient(() => broker.connect(), withSharedLog(options)),
   };
 }
 

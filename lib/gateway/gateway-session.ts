@@ -8,7 +8,7 @@
  */
 import { ReturnCode, TopicIdType, type Connect, type Packet, type PacketOf, type PacketType, type SessionQoS, type TopicIdTypeValue } from '../codec/packets';
 import type { DownstreamMessage } from './message-queue';
-import { supervisionMs, type PredefinedTopics } from './options';
+import { supervisionMs } from './options';
 import { Outbox } from './outbox';
 import type { EndReason, SessionHost, UpstreamLink, UpstreamSink, Will } from './ports';
 import { hasWildcard } from '../topics';
@@ -16,7 +16,7 @@ import { describeTopicFault, topicFilterFault, topicNameFault } from './topic-po
 import { FilterMap } from './memory-budget';
 import { messageBytes } from './message-queue';
 import { shortTopicToId } from '../topic-ids';
-import { TopicRegistry } from './topic-registry';
+import { TopicRegistry, type PredefinedIndex } from './topic-registry';
 import { countCongestion, countUpstream } from './stats';
 
 export type { EndReason, OpenParams, SessionHost, SessionTimers, UpstreamLink, UpstreamSink, Will } from './ports';
@@ -62,7 +62,7 @@ export class GatewaySession implements UpstreamSink {
     /** The gateway's name for the client's address. */
     public key: string,
     readonly clientId: string,
-    predefined: PredefinedTopics,
+    predefined: PredefinedIndex,
     createLink: (sink: UpstreamSink) => UpstreamLink,
     restored?: ReadonlyMap<string, SessionQoS>,
   ) {
@@ -97,7 +97,7 @@ export class GatewaySession implements UpstreamSink {
   }
 
   /** New pre-defined topic ids (a configuration reload): the next PUBLISH uses them. */
-  setPredefined(predefined: PredefinedTopics): void {
+  setPredefined(predefined: PredefinedIndex): void {
     this.registry.setPredefined(predefined);
   }
 
@@ -174,32 +174,36 @@ export class GatewaySession implements UpstreamSink {
 
   // ---------------------------------------------------------------- inbound
 
-  /** What each packet from the client does (CONNECT excluded: the gateway routes it to connect()). */
-  private readonly handlers: { [T in PacketType]?: (packet: PacketOf<T>) => void } = {
-    WILLTOPIC: (packet) => this.onWillTopic(packet),
-    WILLMSG: (packet) => this.onWillMsg(packet),
-    REGISTER: (packet) => this.onRegister(packet),
-    REGACK: (packet) => this.outbox.onRegack(packet),
-    PUBLISH: (packet) => this.onPublish(packet),
-    PUBACK: (packet) => this.outbox.onPuback(packet),
-    PUBREC: (packet) => this.outbox.onPubrec(packet),
-    PUBREL: (packet) => this.onPubrel(packet),
-    PUBCOMP: (packet) => this.outbox.onPubcomp(packet),
-    SUBSCRIBE: (packet) => this.onSubscribe(packet),
-    UNSUBSCRIBE: (packet) => this.onUnsubscribe(packet),
-    PINGREQ: () => this.onPingreq(),
+  /**
+   * What each packet from the client does (CONNECT excluded: the gateway routes
+   * it to connect()). One table for every session, not one per session: a
+   * gateway holds thousands.
+   */
+  private static readonly handlers: { [T in PacketType]?: (session: GatewaySession, packet: PacketOf<T>) => void } = {
+    WILLTOPIC: (s, packet) => s.onWillTopic(packet),
+    WILLMSG: (s, packet) => s.onWillMsg(packet),
+    REGISTER: (s, packet) => s.onRegister(packet),
+    REGACK: (s, packet) => s.outbox.onRegack(packet),
+    PUBLISH: (s, packet) => s.onPublish(packet),
+    PUBACK: (s, packet) => s.outbox.onPuback(packet),
+    PUBREC: (s, packet) => s.outbox.onPubrec(packet),
+    PUBREL: (s, packet) => s.onPubrel(packet),
+    PUBCOMP: (s, packet) => s.outbox.onPubcomp(packet),
+    SUBSCRIBE: (s, packet) => s.onSubscribe(packet),
+    UNSUBSCRIBE: (s, packet) => s.onUnsubscribe(packet),
+    PINGREQ: (s) => s.onPingreq(),
     PINGRESP: () => undefined,
-    DISCONNECT: (packet) => this.onDisconnect(packet),
-    WILLTOPICUPD: (packet) => this.onWillTopicUpd(packet),
-    WILLMSGUPD: (packet) => this.onWillMsgUpd(packet),
+    DISCONNECT: (s, packet) => s.onDisconnect(packet),
+    WILLTOPICUPD: (s, packet) => s.onWillTopicUpd(packet),
+    WILLMSGUPD: (s, packet) => s.onWillMsgUpd(packet),
   };
 
   /** A packet from the client. */
   handle(packet: Packet): void {
     if (this.state === 'ended') return;
     this.touch();
-    const handler = this.handlers[packet.type] as ((packet: Packet) => void) | undefined;
-    if (handler) handler(packet);
+    const handler = GatewaySession.handlers[packet.type] as ((session: GatewaySession, packet: Packet) => void) | undefined;
+    if (handler) handler(this, packet);
     else this.host.log('debug', `client ${this.clientId}: ignored ${packet.type}`);
   }
 

@@ -11,7 +11,7 @@ import { ReturnCode, TopicIdType, type Connect, type Packet, type PacketOf, type
 import { ErrorCode, MqttSnError } from '../errors';
 import { embeddedDialer, urlDialer, type BrokerDialer } from './broker-connection';
 import { startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker';
-import { resolveOptions, type GatewayOptions, type LogLevel, type PredefinedTopics, type ResolvedOptions } from './options';
+import { resolveOptions, type GatewayOptions, type LogLevel, type ResolvedOptions } from './options';
 import type { EndReason, SessionHost, SessionTimers, UpstreamLink, UpstreamSink } from './ports';
 import { startMetricsServer, type MetricsServer } from './metrics';
 import { QuietAnswers } from './quiet-answers';
@@ -20,6 +20,7 @@ import { GatewaySession } from './gateway-session';
 import { GatewayTimers } from './gateway-timers';
 import { countClosed, countCongestion, countMalformed, countUpstream, createStats, type GatewayStats } from './stats';
 import { topicNameFault } from './topic-policy';
+import { PredefinedIndex } from './topic-registry';
 import { formatEndpoint, isMulticast, sameAddress, type Endpoint } from '../transport/endpoint';
 import { DtlsTransport } from '../transport/dtls';
 import type { DatagramTransport, ReceivedDatagram } from '../transport/types';
@@ -103,6 +104,8 @@ export class MqttSnGateway extends EventEmitter {
 
   /** The plain UDP listener (absent when DTLS is the only one). */
   private transport: DatagramTransport | undefined;
+  /** The pre-defined ids every session without a table of its own shares (rebuilt after a reload). */
+  private sharedPredefined: PredefinedIndex | undefined;
   private dtls: DtlsTransport | undefined;
   private embedded: EmbeddedBroker | undefined;
   private dialer: BrokerDialer | undefined;
@@ -234,6 +237,7 @@ export class MqttSnGateway extends EventEmitter {
     }
     this.options.predefined = next.predefined;
     this.options.clientPredefined = next.clientPredefined;
+    this.sharedPredefined = undefined;
     Object.assign(this.options.limits, next.limits);
     Object.assign(this.options.retry, next.retry);
     this.options.keepAliveTolerance = next.keepAliveTolerance;
@@ -559,8 +563,12 @@ export class MqttSnGateway extends EventEmitter {
     session.connect(packet);
   }
 
-  private predefinedFor(clientId: string): PredefinedTopics {
-    return { ...this.options.predefined, ...(this.options.clientPredefined[clientId] ?? {}) };
+  /** The pre-defined ids of `clientId`: the gateway's table, shared, or its own on top of it. */
+  private predefinedFor(clientId: string): PredefinedIndex {
+    const own = this.options.clientPredefined[clientId];
+    if (own) return new PredefinedIndex({ ...this.options.predefined, ...own });
+    this.sharedPredefined ??= new PredefinedIndex(this.options.predefined);
+    return this.sharedPredefined;
   }
 
   /** The address that held a session taken over is told: it is no longer connected (v1.2 §6.14). */

@@ -5,28 +5,35 @@
 import { MAX_TOPIC_ID, MIN_TOPIC_ID } from '../topic-ids';
 import type { PredefinedTopics } from './options';
 
+/**
+ * Pre-defined ids both ways, never changed once built: one is shared by every
+ * session with the same table (a gateway holds thousands).
+ */
+export class PredefinedIndex {
+  readonly byId = new Map<number, string>();
+  readonly byName = new Map<string, number>();
+
+  constructor(predefined: PredefinedTopics) {
+    for (const [id, name] of Object.entries(predefined)) {
+      this.byId.set(Number(id), name);
+      this.byName.set(name, Number(id));
+    }
+  }
+}
+
 export class TopicRegistry {
   private readonly idByName = new Map<string, number>();
   private readonly nameById = new Map<number, string>();
-  private readonly predefinedById = new Map<number, string>();
-  private readonly predefinedByName = new Map<string, number>();
   private nextId = 1;
 
   constructor(
-    predefined: PredefinedTopics,
+    private predefined: PredefinedIndex,
     private readonly limit: number,
-  ) {
-    this.setPredefined(predefined);
-  }
+  ) {}
 
   /** Replaces the pre-defined ids (a configuration reload); normal ids stay. */
-  setPredefined(predefined: PredefinedTopics): void {
-    this.predefinedById.clear();
-    this.predefinedByName.clear();
-    for (const [id, name] of Object.entries(predefined)) {
-      this.predefinedById.set(Number(id), name);
-      this.predefinedByName.set(name, Number(id));
-    }
+  setPredefined(predefined: PredefinedIndex): void {
+    this.predefined = predefined;
   }
 
   /** Octets of the normal topic names held (the memory limits count them). */
@@ -76,10 +83,10 @@ export class TopicRegistry {
   }
 
   predefinedName(id: number): string | undefined {
-    return this.predefinedById.get(id);
+    return this.predefined.byId.get(id);
   }
 
   predefinedId(name: string): number | undefined {
-    return this.predefinedByName.get(name);
+    return this.predefined.byName.get(name);
   }
 }

@@ -10,6 +10,7 @@ import { resolveOptions, type GatewayOptions } from '../../lib/gateway/options';
 import type { EndReason, SessionHost, UpstreamLink, Will } from '../../lib/gateway/ports';
 import { GatewaySession } from '../../lib/gateway/gateway-session';
 import { GatewayTimers } from '../../lib/gateway/gateway-timers';
+import { PredefinedIndex } from '../../lib/gateway/topic-registry';
 import { createStats } from '../../lib/gateway/stats';
 import { ManualClock } from '../helpers/manual-clock';
 
@@ -46,7 +47,7 @@ function setup(options: GatewayOptions = {}): { clock: ManualClock; sent: Packet
       if (publishWill) wills.push(will);
     },
   };
-  const session = new GatewaySession(host, 'peer', 'c', {}, () => link);
+  const session = new GatewaySession(host, 'peer', 'c', new PredefinedIndex({}), () => link);
   return { clock, sent, ended, wills, session };
 }
 

@@ -4,11 +4,11 @@
 import * as assert from 'node:assert';
 import { MessageQueue } from '../../lib/gateway/message-queue';
 import { supervisionMs } from '../../lib/gateway/options';
-import { TopicRegistry } from '../../lib/gateway/topic-registry';
+import { PredefinedIndex, TopicRegistry } from '../../lib/gateway/topic-registry';
 
 describe('gateway topic registry and queue', () => {
   it('registers ids per client up to its limit, pre-defined ids apart', () => {
-    const registry = new TopicRegistry({ '1': 'pre/one' }, 2);
+    const registry = new TopicRegistry(new PredefinedIndex({ '1': 'pre/one' }), 2);
     assert.strictEqual(registry.register('x'), 1);
     assert.strictEqual(registry.register('x'), 1);
     assert.strictEqual(registry.register('y'), 2);
