@@ -452,6 +452,15 @@ describe('editor: the nodes in a real browser', function () {
     assert.match(text, /topicId/);
   });
 
+  it('heads the client configurations "mqtt-sn client" in the configuration nodes sidebar', async function () {
+    await page.evaluate(() => (globalThis as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('config'));
+    const heading = page.locator('li.red-ui-palette-node-config-type', { hasText: 'mqtt-sn client' }).first();
+    await heading.waitFor();
+    assert.equal(await page.locator('li.red-ui-palette-node-config-type', { hasText: 'mqtt-sn-broker' }).count(), 0);
+    await shoot('editor-config-sidebar');
+    await page.evaluate(() => (globalThis as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('debug'));
+  });
+
   it('shows why: "port closed" under a node whose gateway port is closed, failures as plain sentences in the debug sidebar, a client that waits for a connect action', async function () {
     const closedPort = await freeUdpPort();
     const flow = [
