@@ -3,9 +3,11 @@
  * client (through GatewayConnection) shared by every node that selects it.
  */
 import { randomBytes } from 'node:crypto';
+import { MqttSnError } from '../../lib';
 import type { AnnouncementSettings, ConnectionSettings } from './client-options';
 import { GatewayConnection, type ConnectionUser } from './connection';
 import type { Node, NodeAPI, NodeDef } from './red';
+import { tlsMaterial, type TlsMaterial } from './tls-config';
 import { PredefinedTopics } from './topics';
 
 export interface BrokerDef extends NodeDef {
@@ -42,6 +44,9 @@ export interface BrokerDef extends NodeDef {
   dtlsKeyFile?: string;
   dtlsServername?: string;
   dtlsVerify?: boolean | string;
+  /** Take the certificates, the server name and "verify" from the tls-config node `tls`. */
+  usetls?: boolean | string;
+  tls?: string;
 }
 
 /** Kept in Node-RED's credentials store, never in the flow file. */
@@ -55,20 +60,39 @@ export interface BrokerNode extends Node {
   credentials?: BrokerCredentials;
 }
 
-/** The Security tab's settings as the client's dtls option; undefined when DTLS is off. */
-export function dtlsSettings(def: BrokerDef, credentials: BrokerCredentials | undefined): ConnectionSettings['dtls'] {
+/** A setting's text trimmed; undefined while blank. */
+export function text(value: string | undefined): string | undefined {
+  return (value ?? '').trim() || undefined;
+}
+
+/** Whether the Security tab takes its certificates from a tls-config node. */
+export function usesTlsConfig(def: BrokerDef): boolean {
+  return parseFlag(def.dtls) === true && parseFlag(def.usetls) === true && text(def.tls) !== undefined;
+}
+
+/**
+ * The Security tab's settings as the client's dtls option; undefined when
+ * DTLS is off. With a TLS configuration (`tls`), its certificates, server
+ * name and "verify server certificate" replace the tab's files and checkbox.
+ */
+export function dtlsSettings(def: BrokerDef, credentials: BrokerCredentials | undefined, tls?: TlsMaterial): ConnectionSettings['dtls'] {
   if (parseFlag(def.dtls) !== true) return undefined;
-  const text = (value: string | undefined): string | undefined => (value ?? '').trim() || undefined;
   const pskIdentity = text(credentials?.pskIdentity);
   const pskKey = text(credentials?.pskKey);
+  const servername = tls?.servername ?? text(def.dtlsServername);
+  const certificates = tls
+    ? { ...(tls.ca ? { ca: tls.ca } : {}), ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) }
+    : {
+        ...(text(def.dtlsCaFile) !== undefined ? { caFile: text(def.dtlsCaFile) } : {}),
+        ...(text(def.dtlsCertFile) !== undefined ? { certFile: text(def.dtlsCertFile) } : {}),
+        ...(text(def.dtlsKeyFile) !== undefined ? { keyFile: text(def.dtlsKeyFile) } : {}),
+      };
   return {
     ...(pskIdentity !== undefined ? { pskIdentity } : {}),
     ...(pskKey !== undefined ? { pskKey } : {}),
-    ...(text(def.dtlsCaFile) !== undefined ? { caFile: text(def.dtlsCaFile) } : {}),
-    ...(text(def.dtlsCertFile) !== undefined ? { certFile: text(def.dtlsCertFile) } : {}),
-    ...(text(def.dtlsKeyFile) !== undefined ? { keyFile: text(def.dtlsKeyFile) } : {}),
-    ...(text(def.dtlsServername) !== undefined ? { servername: text(def.dtlsServername) } : {}),
-    verifyPeer: parseFlag(def.dtlsVerify) ?? true,
+    ...certificates,
+    ...(servername !== undefined ? { servername } : {}),
+    verifyPeer: tls ? tls.verify : (parseFlag(def.dtlsVerify) ?? true),
   };
 }
 
@@ -134,6 +158,17 @@ export function registerBrokerNode(RED: NodeAPI): void {
       cleanSession = true;
     }
     const willTopic = (def.willTopic ?? '').trim();
+    // A TLS configuration that is missing or invalid makes every connect fail with its code: never a connection without it.
+    let tls: TlsMaterial | undefined;
+    let dtlsFailure: MqttSnError | undefined;
+    if (usesTlsConfig(def)) {
+      try {
+        tls = tlsMaterial(RED, (def.tls as string).trim());
+      } catch (error) {
+        if (!(error instanceof MqttSnError)) throw error;
+        dtlsFailure = error;
+      }
+    }
     node.connection = new GatewayConnection(
       {
         // Saved before the setting existed: connect automatically, as then.
@@ -162,7 +197,8 @@ export function registerBrokerNode(RED: NodeAPI): void {
         predefined,
         reconnectMinMs: 1000,
         reconnectMaxMs: 30000,
-        dtls: dtlsSettings(def, node.credentials),
+        dtls: dtlsSettings(def, node.credentials, tls),
+        dtlsFailure,
       },
       {
         log: (message) => node.log(message),

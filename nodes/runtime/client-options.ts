@@ -51,6 +51,8 @@ export interface ConnectionSettings {
   reconnectMaxMs: number;
   /** DTLS to the gateway (the Security tab); the pre-shared key comes from the node's credentials. */
   dtls?: NonNullable<ManagedClientOptions['dtls']>;
+  /** Why the DTLS settings cannot be used (a missing TLS configuration): every connect fails with it. */
+  dtlsFailure?: MqttSnError;
 }
 
 export function clientOptions(settings: ConnectionSettings): ManagedClientOptions {
@@ -84,14 +86,18 @@ export function clientOptions(settings: ConnectionSettings): ManagedClientOption
  * every connect fails with that coded error: never a fallback to plain UDP.
  */
 export function connectionClient(settings: ConnectionSettings, report: (error: MqttSnError) => void): MqttSnClient {
-  try {
-    return new MqttSnClient(clientOptions(settings));
-  } catch (error) {
-    if (!(error instanceof MqttSnError) || !settings.dtls) throw error;
-    report(error);
-    const refusing = (): DatagramTransport => {
-      throw error;
-    };
-    return new MqttSnClient({ ...clientOptions({ ...settings, dtls: undefined }), transport: refusing });
+  let failure = settings.dtlsFailure;
+  if (!failure) {
+    try {
+      return new MqttSnClient(clientOptions(settings));
+    } catch (error) {
+      if (!(error instanceof MqttSnError) || !settings.dtls) throw error;
+      failure = error;
+    }
   }
+  report(failure);
+  const refusing = (): DatagramTransport => {
+    throw failure;
+  };
+  return new MqttSnClient({ ...clientOptions({ ...settings, dtls: undefined }), transport: refusing });
 }

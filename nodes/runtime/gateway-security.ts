@@ -5,6 +5,7 @@
  * ids bound to identities, and the identity as MQTT username.
  */
 import { ErrorCode, MqttSnError, parseClientIdFile, parsePskFile, type GatewayDtlsOptions } from '../../lib';
+import { parseFlag, text } from './broker-node';
 import type { TlsMaterial } from './tls-config';
 
 export interface GatewaySecurityDef {
@@ -35,11 +36,7 @@ export interface GatewayCredentials {
 export const DEFAULT_DTLS_PORT = 8883;
 
 function flag(value: unknown): boolean {
-  return value === true || value === 'true';
-}
-
-function text(value: string | undefined): string | undefined {
-  return (value ?? '').trim() || undefined;
+  return parseFlag(value) === true;
 }
 
 /** Whether the Security tab asks for certificates from a tls-config node. */

@@ -158,15 +158,15 @@ describe('editor: the nodes in a real browser', function () {
   }
 
   /**
-   * Shows a tab of the mqtt-sn client dialog. Node-RED's tabs ignore a click
+   * Shows a tab of the mqtt-sn client (or gateway) dialog. Node-RED's tabs ignore a click
    * whose mousedown landed on another element, which a layout shift between
    * the two (a popover closing, a resize) causes on a busy machine; a person
    * clicks again, and so does this.
    */
-  async function showTab(tab: 'messages' | 'topics'): Promise<void> {
-    const content = page.locator(`#mqtt-sn-client-tab-${tab}`);
+  async function showTab(tab: 'messages' | 'topics' | 'security', dialog: 'client' | 'gateway' = 'client'): Promise<void> {
+    const content = page.locator(`#mqtt-sn-${dialog}-tab-${tab}`);
     for (let attempt = 1; ; attempt++) {
-      await page.locator(`#red-ui-tab-mqtt-sn-client-tab-${tab} a`).click();
+      await page.locator(`#red-ui-tab-mqtt-sn-${dialog}-tab-${tab} a`).click();
       try {
         await content.waitFor({ state: 'visible', timeout: 5000 });
         return;
@@ -502,7 +502,7 @@ describe('editor: the nodes in a real browser', function () {
     await shoot('editor-status-and-errors');
   });
 
-  it('edits the mqtt-sn gateway node: Broker URL, and pre-defined topics taken from every client of a Paho file', async function () {
+  it('edits the mqtt-sn gateway node: Broker URL, pre-defined topics taken from every client of a Paho file, and its Security tab', async function () {
     await importFlow([{ id: 'edt.gw', type: 'mqtt-sn gateway', name: 'hosted', host: '127.0.0.1', port: 0, broker: '', mode: 'transparent', predefined: '{"1":"demo/alarm"}', x: 700, y: 660 }], 660);
     await openNode('edt.gw');
     assert.match(await trayTitle(), /Edit mqtt-sn gateway node/);
@@ -517,8 +517,33 @@ describe('editor: the nodes in a real browser', function () {
     await importArea.locator('.mqtt-sn-predefined-result', { hasText: '3 taken, 0 skipped' }).waitFor();
     assert.equal(await rows.count(), 4);
     await shoot('editor-gateway');
+    // The Security tab: the DTLS fields show once DTLS is on, the TLS configuration picker instead of files when chosen.
+    await showTab('security', 'gateway');
+    const dtlsPort = page.locator('#node-input-dtlsPort');
+    assert.equal(await dtlsPort.isVisible(), false);
+    await page.locator('#node-input-dtls').check();
+    await dtlsPort.waitFor({ state: 'visible' });
+    assert.equal(await dtlsPort.inputValue(), '8883');
+    await page.locator('.node-input-psk-container-row .red-ui-editableList-addButton').click();
+    await page.locator('#node-input-psk-list .mqtt-sn-psk-identity').first().fill('sensor-1');
+    await page.locator('#node-input-psk-list .mqtt-sn-psk-key').first().fill('00112233');
+    await page.locator('#node-input-dtlsCertFile').waitFor({ state: 'visible' });
+    await page.locator('#node-input-usetls').check();
+    await page.locator('.mqtt-sn-gateway-tls').waitFor({ state: 'visible' });
+    await page.locator('#node-input-dtlsCertFile').waitFor({ state: 'hidden' });
+    for (const field of ['#node-input-dtlsOnly', '#node-input-dtlsRequireClientCert', '#node-input-dtlsClientIds', '#node-input-dtlsIdentityAsUsername']) {
+      assert.ok(await page.locator(field).isVisible(), `${field} shows`);
+    }
+    await page.locator('#node-input-usetls').uncheck();
+    await page.locator('#node-input-dtlsCertFile').waitFor({ state: 'visible' });
+    await shoot('editor-gateway-security');
     await closeTray('#node-dialog-ok');
     const saved = await page.evaluate(() => (globalThis as unknown as { RED: Red }).RED.nodes.node('edt.gw'));
     assert.deepEqual(JSON.parse(String(saved?.predefined)), { 1: 'demo/alarm', 3: 'demo/pressure', 4: 'demo/a', 5: 'demo/b' });
+    // The key row goes to the credentials (the flow keeps only the settings), no TLS configuration without the checkbox.
+    assert.equal(saved?.dtls, true);
+    assert.ok(!saved?.tls, 'no TLS configuration');
+    const credentials = saved?.credentials as Record<string, unknown>;
+    assert.deepEqual([credentials.pskIdentities, credentials.pskKeys], ['sensor-1', 'sensor-1:00112233']);
   });
 });

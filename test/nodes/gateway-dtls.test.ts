@@ -9,7 +9,7 @@ import * as dgram from 'node:dgram';
 import { makeCertificates, type TestCertificates } from '../helpers/certificates';
 import { freeUdpPort } from '../helpers/net';
 import { runWithoutAddon } from '../helpers/no-addon';
-import { brokerNode, helper, mqttSnNodes, nextMessage, onTab, StatusLog, until, type TestNode } from './support';
+import { brokerNode, expectRoundTrip, helper, mqttSnNodes, onTab, roundTrip, StatusLog, until, type TestNode } from './support';
 
 const KEY = '00112233445566778899aabbccddeeff';
 const OTHER_KEY = 'ffeeddccbbaa99887766554433221100';
@@ -49,23 +49,6 @@ function logged(node: TestNode): string[] {
 /** A gateway node with its DTLS listener on `dtlsPort`, beside plain UDP on `port`. */
 function gatewayNode(port: number, dtlsPort: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { id: 'gw', type: 'mqtt-sn gateway', host: '127.0.0.1', port, broker: '', mode: 'transparent', predefined: '', dtls: true, dtlsPort, ...extra };
-}
-
-/** An in and an out node on the client `broker`, the in node wired to helper `h`. */
-function roundTrip(broker: string, topic: string): Record<string, unknown>[] {
-  return [
-    { id: `in-${broker}`, type: 'mqtt-sn in', broker, topic, topicType: 'normal', qos: '1', datatype: 'utf8', wires: [[`h-${broker}`]] },
-    { id: `out-${broker}`, type: 'mqtt-sn out', broker, topic, topicType: 'normal', qos: '1', retain: '' },
-    { id: `h-${broker}`, type: 'helper' },
-  ];
-}
-
-/** Waits until the in node of `broker` is subscribed, then sends `payload` out and back. */
-async function expectRoundTrip(broker: string, payload: string): Promise<void> {
-  await new StatusLog(helper.getNode(`in-${broker}`)).waitFor('green', 'dot', 20000);
-  const received = nextMessage(helper.getNode(`h-${broker}`), 15000);
-  helper.getNode(`out-${broker}`).receive({ payload });
-  assert.equal((await received).payload, payload);
 }
 
 describe('nodes: DTLS on the gateway node', function () {

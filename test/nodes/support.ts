@@ -2,6 +2,7 @@
  * What the node suites share: node-red-node-test-helper with Node-RED's own
  * runtime, a real gateway on an ephemeral loopback port, and small waits.
  */
+import * as assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -170,4 +171,21 @@ export function brokerNode(id: string, port: number, extra: Record<string, unkno
     logLevel: '0',
     ...extra,
   };
+}
+
+/** An in and an out node on the client `broker`, the in node wired to helper `h-<broker>`. */
+export function roundTrip(broker: string, topic: string): Record<string, unknown>[] {
+  return [
+    { id: `in-${broker}`, type: 'mqtt-sn in', broker, topic, topicType: 'normal', qos: '1', datatype: 'utf8', wires: [[`h-${broker}`]] },
+    { id: `out-${broker}`, type: 'mqtt-sn out', broker, topic, topicType: 'normal', qos: '1', retain: '' },
+    { id: `h-${broker}`, type: 'helper' },
+  ];
+}
+
+/** Waits until the in node of a roundTrip() on `broker` is subscribed, then sends `payload` out and back. */
+export async function expectRoundTrip(broker: string, payload: string): Promise<void> {
+  await new StatusLog(helper.getNode(`in-${broker}`)).waitFor('green', 'dot', 20000);
+  const received = nextMessage(helper.getNode(`h-${broker}`), 15000);
+  helper.getNode(`out-${broker}`).receive({ payload });
+  assert.equal((await received).payload, payload);
 }
