@@ -289,7 +289,7 @@ describe('editor: the nodes in a real browser', function () {
     assert.deepEqual(invalid, []);
   });
 
-  it('edits the mqtt-sn client: titles, validation with reasons, units, Connect automatically', async function () {
+  it('edits the mqtt-sn client: titles, validation with reasons, units, Connect automatically, its Security tab', async function () {
     await openNode('ex1.out');
     assert.match(await trayTitle(), /Edit mqtt-sn out node/);
     assert.equal((await page.locator('label[for="node-input-broker"]').innerText()).trim(), 'Client');
@@ -330,6 +330,21 @@ describe('editor: the nodes in a real browser', function () {
     await clientId.fill('editor-test');
     await clientId.press('Tab');
     assert.ok(!(await hasError(host)) && !(await hasError(port)) && !(await hasError(clientId)), 'valid values clear the errors');
+
+    // Security: DTLS settings show once DTLS is on; a TLS configuration takes the place of the files and the verify checkbox.
+    await showTab('security');
+    const caFile = page.locator('#node-config-input-dtlsCaFile');
+    assert.equal(await caFile.isVisible(), false);
+    await page.locator('#node-config-input-dtls').check();
+    await caFile.waitFor({ state: 'visible' });
+    await page.locator('#node-config-input-pskKey').waitFor({ state: 'visible' });
+    await page.locator('#node-config-input-usetls').check();
+    await page.locator('.mqtt-sn-client-tls').waitFor({ state: 'visible' });
+    await caFile.waitFor({ state: 'hidden' });
+    assert.equal(await page.locator('#node-config-input-dtlsVerify').isVisible(), false);
+    await page.locator('#node-config-input-usetls').uncheck();
+    await page.locator('#node-config-input-dtls').uncheck();
+    await caFile.waitFor({ state: 'hidden' });
   });
 
   it('edits birth, close and will messages in collapsible sections', async function () {
