@@ -11,6 +11,7 @@ import type { DownstreamMessage } from './message-queue';
 import { supervisionMs } from './options';
 import { Outbox } from './outbox';
 import type { EndReason, SessionHost, UpstreamLink, UpstreamSink, Will } from './ports';
+import { copyLifetimeMs, RecentIds } from '../recent-ids';
 import { hasWildcard } from '../topics';
 import { describeTopicFault, topicFilterFault, topicNameFault } from './topic-policy';
 import { FilterMap } from './memory-budget';
@@ -24,6 +25,8 @@ export type { EndReason, OpenParams, SessionHost, SessionTimers, UpstreamLink, U
 export type SessionState = 'connecting' | 'active' | 'asleep' | 'awake' | 'ended';
 
 const EMPTY = Buffer.alloc(0);
+/** Finished message ids a client's session remembers at most, per QoS. */
+const RECENT_IDS_LIMIT = 1024;
 
 /** Compares wills by value, to skip needless updates of the broker side. */
 function willKey(will: Will | undefined): string {
@@ -56,6 +59,10 @@ export class GatewaySession implements UpstreamSink {
   private readonly pendingQos1 = new Set<number>();
   /** Client QoS 2 publishes: 'pending' at the broker, 'received' once PUBREC went out. */
   private readonly qos2In = new Map<number, 'pending' | 'received'>();
+  /** Client QoS 2 publishes released lately: a late copy of one is answered, not published again. */
+  private readonly releasedQos2: RecentIds;
+  /** Client QoS 1 publishes acknowledged lately: the same for a copy of one of them. */
+  private readonly acknowledgedQos1: RecentIds;
 
   constructor(
     private readonly host: SessionHost<GatewaySession>,
@@ -79,9 +86,17 @@ export class GatewaySession implements UpstreamSink {
         canSend: () => (this.state === 'active' || this.state === 'awake') && this.subscribing === 0,
         idle: () => this.onOutboxIdle(),
         refused: (topic) => this.onTopicRefused(topic),
+        lost: (reason) => this.lose(reason),
+        // Not while a SUBACK is awaited: it may come after the held message on the same connection.
+        // Not for a sleeping client of a shared connection: every other client would wait too.
+        mayHold: () => this.subscribing === 0 && (host.options.mode === 'transparent' || this.state !== 'asleep'),
       },
       this.registry,
     );
+    const { retry } = host.options;
+    const lifetime = (): number => copyLifetimeMs(retry.interval, retry.count);
+    this.releasedQos2 = new RecentIds(lifetime, RECENT_IDS_LIMIT);
+    this.acknowledgedQos1 = new RecentIds(lifetime, RECENT_IDS_LIMIT);
     this.lastSeen = host.timers.now();
     if (restored) for (const [filter, qos] of restored) this.subscriptions.set(filter, qos);
     this.link = createLink(this);
@@ -116,6 +131,9 @@ export class GatewaySession implements UpstreamSink {
     this.state = 'connecting';
     this.registry.clearNormal();
     this.outbox.reset();
+    // A new connection may restart the client's message ids: an id released before says nothing now.
+    this.releasedQos2.clear();
+    this.acknowledgedQos1.clear();
     if (packet.cleanSession) this.clearWill();
     this.arm();
     if (packet.will) {
@@ -294,17 +312,22 @@ export class GatewaySession implements UpstreamSink {
     }
     if (qos === 1) {
       if (this.pendingQos1.has(packet.msgId)) return; // a DUP of one the broker has not confirmed yet
+      if (this.acknowledgedQos1.has(packet.msgId, this.host.timers.now())) return ack(ReturnCode.ACCEPTED);
       if (this.upstreamFull()) return ack(ReturnCode.CONGESTION);
       this.pendingQos1.add(packet.msgId);
       countUpstream(stats, packet.qos);
       this.link.publish(message, (error) => {
         this.pendingQos1.delete(packet.msgId);
-        if (this.state !== 'ended') ack(error ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED);
+        if (this.state === 'ended') return;
+        if (!error) this.acknowledgedQos1.add(packet.msgId, this.host.timers.now());
+        ack(error ? ReturnCode.CONGESTION : ReturnCode.ACCEPTED);
       });
       return;
     }
     const known = this.qos2In.get(packet.msgId);
-    if (known === 'received') return this.send({ type: 'PUBREC', msgId: packet.msgId });
+    if (known === 'received' || this.releasedQos2.has(packet.msgId, this.host.timers.now())) {
+      return this.send({ type: 'PUBREC', msgId: packet.msgId });
+    }
     if (known === 'pending') return;
     if (this.upstreamFull()) return ack(ReturnCode.CONGESTION);
     this.qos2In.set(packet.msgId, 'pending');
@@ -330,8 +353,12 @@ export class GatewaySession implements UpstreamSink {
   }
 
   private onPubrel(packet: PacketOf<'PUBREL'>): void {
-    if (this.qos2In.get(packet.msgId) === 'pending') return; // PUBREC not sent yet: the client will repeat
-    this.qos2In.delete(packet.msgId);
+    const stage = this.qos2In.get(packet.msgId);
+    if (stage === 'pending') return; // PUBREC not sent yet: the client will repeat
+    if (stage === 'received') {
+      this.qos2In.delete(packet.msgId);
+      this.releasedQos2.add(packet.msgId, this.host.timers.now());
+    }
     this.send({ type: 'PUBCOMP', msgId: packet.msgId });
   }
 
@@ -355,6 +382,7 @@ export class GatewaySession implements UpstreamSink {
       topicId = id;
     }
     this.subscribing++;
+    this.outbox.pump(); // messages waiting for room are taken in: the SUBACK may queue behind them
     this.link.subscribe(filter, packet.qos, (granted) => {
       this.subscribing--;
       if (this.state === 'ended') return;
@@ -398,6 +426,7 @@ export class GatewaySession implements UpstreamSink {
     this.sleepSeconds = packet.duration;
     this.state = 'asleep';
     this.outbox.requeue();
+    this.outbox.pump();
     this.arm();
     this.host.log('debug', `client ${this.clientId} sleeps for ${packet.duration} s`);
   }
@@ -434,16 +463,17 @@ export class GatewaySession implements UpstreamSink {
   // ---------------------------------------------------------------- outbound
 
   /** A message from the broker for this client. */
-  deliver(message: DownstreamMessage): void {
-    if (this.state === 'ended') return;
+  deliver(message: DownstreamMessage, accepted: () => void): void {
+    if (this.state === 'ended') return this.outbox.add(message, accepted);
     const verdict = this.takeMemory(messageBytes(message));
     if (verdict !== 'ok') {
       if (message.qos === 0) this.host.stats.droppedQos0++;
       else this.host.stats.refusedQos12++;
       this.host.log(message.qos === 0 ? 'debug' : 'warn', `client ${this.clientId}: ${verdict} reached, a QoS ${message.qos} message on ${message.topic} refused`);
+      accepted();
       return;
     }
-    this.outbox.add(message);
+    this.outbox.add(message, accepted);
   }
 
   /** Octets this session holds: queued messages, registered topic names, subscription filters. */
@@ -520,12 +550,18 @@ export class GatewaySession implements UpstreamSink {
     if (this.state === 'ended') return;
     const allowed = this.silenceAllowedMs();
     if (this.host.timers.now() - this.lastSeen >= allowed) {
-      this.host.stats.lost++;
-      this.host.log('info', `client ${this.clientId} lost (silent for ${Math.round(allowed)} ms)`);
-      this.end('lost', true);
+      this.lose(`silent for ${Math.round(allowed)} ms`);
       return;
     }
     this.arm();
+  }
+
+  /** The client is lost (v1.2 §6.14): the session ends and its will is published. */
+  private lose(reason: string): void {
+    if (this.state === 'ended') return;
+    this.host.stats.lost++;
+    this.host.log('info', `client ${this.clientId} lost (${reason})`);
+    this.end('lost', true);
   }
 
   // ---------------------------------------------------------------- end

@@ -1,7 +1,8 @@
 /**
  * The messages waiting for one client, bounded: when full, a QoS 0 message
  * makes room (the newest QoS 0 is dropped, or the oldest queued QoS 0 is
- * evicted for a QoS 1/2 one); QoS 1/2 are refused only when nothing else can go.
+ * evicted for a QoS 1/2 one); a QoS 1/2 message it cannot take waits outside
+ * (see Outbox), its acknowledgement to the broker held.
  */
 import type { SessionQoS } from '../codec/packets';
 
@@ -36,6 +37,16 @@ export class MessageQueue {
     return this.size;
   }
 
+  /** Whether push() would queue `message` (possibly evicting a QoS 0 one) rather than refuse it. */
+  canTake(message: DownstreamMessage): boolean {
+    return this.items.length < this.limit || (message.qos > 0 && this.items.some((m) => m.qos === 0));
+  }
+
+  /** Queues a message the session accepted before, beyond the limit if need be. */
+  pushOver(message: DownstreamMessage): void {
+    this.items.push(message);
+  }
+
   push(message: DownstreamMessage): PushResult {
     if (this.items.length < this.limit) {
       this.items.push(message);
@@ -65,6 +76,13 @@ export class MessageQueue {
   restore(messages: DownstreamMessage[]): void {
     this.items.unshift(...messages);
     for (const message of messages) this.size += messageBytes(message);
+  }
+
+  /** How many QoS 1/2 messages wait. */
+  countQos12(): number {
+    let count = 0;
+    for (const message of this.items) if (message.qos > 0) count++;
+    return count;
   }
 
   /** Removes every message for `topic` (its REGISTER was rejected). */

@@ -84,6 +84,9 @@ export class GatewayMetrics {
       [{ cause: 'qos12_queue_full' }, stats.refusedQos12],
       [{ cause: 'retries_exhausted_or_refused' }, stats.undelivered],
     ]);
+    mirroredCounter(r, 'messages_held_total', 'Messages from the broker that waited for room in a client queue, their acknowledgement held.', [], () =>
+      one(stats.held),
+    );
     mirroredCounter(r, 'clients_lost_total', 'Clients declared lost (keep-alive or sleep ran out).', [], () => one(stats.lost));
     mirroredGauge(r, 'buffered_messages', 'Messages queued for clients.', [], () => one(source.buffered().messages));
     mirroredGauge(r, 'buffered_bytes', 'Octets of the messages queued for clients.', [], () => one(source.buffered().bytes));

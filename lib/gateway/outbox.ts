@@ -24,6 +24,10 @@ export interface OutboxHost {
   idle(): void;
   /** The client refused the REGISTER of `topic`. */
   refused(topic: string): void;
+  /** The client stopped answering: every retransmission of a delivery went unanswered. */
+  lost(reason: string): void;
+  /** Whether a message the full queue cannot take may wait, its broker acknowledgement held. */
+  mayHold(): boolean;
 }
 
 interface InFlight {
@@ -33,9 +37,17 @@ interface InFlight {
   stage: 'publish' | 'pubrel';
   attempts: number;
   timer: unknown;
-  /** A PUBREL put on hold while the client could not receive it: sent again once it can. */
+  /** Put on hold while the client could not receive: sent again, with the same message id, once it can. */
   held: boolean;
 }
+
+interface Waiting {
+  message: DownstreamMessage;
+  accepted: () => void;
+}
+
+/** QoS 0 messages dropped for a full queue are logged at most this often per client. */
+const DROPPED_QOS0_LOG_INTERVAL_MS = 10000;
 
 interface PendingRegister {
   packet: PacketOf<'REGISTER'>;
@@ -52,6 +64,12 @@ export class Outbox {
   /** Topic names the client refused in a REGACK: not delivered until it subscribes again. */
   private readonly rejected = new Set<string>();
   private closed = false;
+  /** QoS 1/2 messages the full queue could not take yet, their acknowledgement to the broker held. */
+  private readonly waiting: Waiting[] = [];
+  /** Messages sent again after the client answered "invalid topic id" (once only). */
+  private readonly readdressed = new WeakSet<DownstreamMessage>();
+  private droppedSinceLog = 0;
+  private droppedLoggedAt = -Infinity;
 
   constructor(
     private readonly host: OutboxHost,
@@ -70,18 +88,39 @@ export class Outbox {
   }
 
   get idle(): boolean {
-    return !this.registering && this.queue.length === 0 && this.inFlight.size === 0;
+    return !this.registering && this.queue.length === 0 && this.inFlight.size === 0 && this.waiting.length === 0;
   }
 
-  /** Queues a message from the broker and sends what it can. */
-  add(message: DownstreamMessage): void {
-    if (this.closed) return;
+  /**
+   * Takes a message from the broker and sends what it can. `accepted` runs once the message is
+   * queued: a QoS 1/2 message the full queue cannot take waits (and with it the broker's
+   * acknowledgement, so that the broker keeps what the client cannot take yet) while the session
+   * allows holding; otherwise it is refused, counted and logged.
+   */
+  add(message: DownstreamMessage, accepted: () => void = () => undefined): void {
+    if (this.closed) {
+      if (message.qos > 0) this.host.stats.undelivered++;
+      accepted();
+      return;
+    }
+    if (message.qos > 0 && (this.waiting.length > 0 || !this.queue.canTake(message)) && this.host.mayHold()) {
+      this.waiting.push({ message, accepted });
+      this.host.stats.held++;
+      return;
+    }
+    this.enqueue(message);
+    accepted();
+    this.pump();
+  }
+
+  private enqueue(message: DownstreamMessage): void {
     const { stats, clientId } = this.host;
     switch (this.queue.push(message)) {
       case 'dropped-qos0':
       case 'evicted-qos0':
         stats.droppedQos0++;
-        this.host.log('debug', `client ${clientId}: queue full, a QoS 0 message was dropped`);
+        this.droppedSinceLog++;
+        this.logDroppedQos0();
         break;
       case 'refused':
         stats.refusedQos12++;
@@ -90,15 +129,37 @@ export class Outbox {
       default:
         break;
     }
-    this.pump();
+  }
+
+  /** QoS 0 overflow is normal under load: logged once per interval, with the count. */
+  private logDroppedQos0(): void {
+    const now = this.host.timers.now();
+    if (now - this.droppedLoggedAt < DROPPED_QOS0_LOG_INTERVAL_MS) return;
+    this.host.log('warn', `client ${this.host.clientId}: queue full, ${this.droppedSinceLog} QoS 0 message(s) dropped`);
+    this.droppedLoggedAt = now;
+    this.droppedSinceLog = 0;
   }
 
   /** Sends what the queue holds, as far as the in-flight window and registration allow. */
   pump(): void {
-    if (this.closed || !this.host.canSend()) return;
-    this.releaseHeld();
+    if (this.closed) return;
+    this.sendQueued();
+    // Room made: the messages waiting come in (all of them, once the session may hold no more).
+    let admitted = false;
+    while (this.waiting.length > 0 && (this.queue.canTake(this.waiting[0].message) || !this.host.mayHold())) {
+      const { message, accepted } = this.waiting.shift() as Waiting;
+      this.queue.pushOver(message);
+      accepted();
+      admitted = true;
+    }
+    if (admitted) this.sendQueued();
+    if (this.idle && this.host.canSend()) this.host.idle();
+  }
+
+  private sendQueued(): void {
+    if (!this.host.canSend()) return;
     const { maxInFlight } = this.host.options.limits;
-    while (!this.registering) {
+    while (this.releaseHeld() && !this.registering) {
       const message = this.queue.peek();
       if (!message) break;
       if (message.qos > 0 && this.inFlight.size >= maxInFlight) break;
@@ -108,13 +169,12 @@ export class Outbox {
       }
       const target = this.targetOf(message.topic);
       if (!target) {
-        this.startRegister(message.topic);
+        if (!this.startRegister(message.topic)) this.queue.shift();
         continue;
       }
       this.queue.shift();
       this.sendPublish(message, target.type, target.id);
     }
-    if (this.idle) this.host.idle();
   }
 
   /** A new subscription lifts earlier refusals of the topics it matches. */
@@ -122,10 +182,7 @@ export class Outbox {
     for (const name of this.rejected) if (topicMatches(filter, name)) this.rejected.delete(name);
   }
 
-  /**
-   * A new connection: refusals are forgotten, unacknowledged messages go back to the queue;
-   * QoS 2 messages the client already received keep their PUBREL, sent again on the next pump.
-   */
+  /** A new connection: refusals are forgotten, unacknowledged messages are held for the next pump. */
   reset(): void {
     this.rejected.clear();
     this.requeue();
@@ -140,7 +197,7 @@ export class Outbox {
       const name = pending.packet.topicName;
       this.registry.remove(pending.packet.topicId);
       this.rejected.add(name);
-      this.queue.removeTopic(name);
+      this.host.stats.undelivered += this.queue.removeTopic(name) + this.dropHeld(name);
       this.host.refused(name);
     }
     this.pump();
@@ -155,26 +212,40 @@ export class Outbox {
       return;
     }
     this.finish(packet.msgId, entry);
-    if (packet.returnCode !== 0) {
+    const lostTopicId = packet.returnCode === 2 && entry.packet.topicIdType === TopicIdType.NORMAL;
+    if (lostTopicId) {
+      // The client lost the id (a SUBACK or REGISTER it never got): register the topic again.
+      this.registry.remove(entry.packet.topicId as number);
+    }
+    if (lostTopicId && !this.readdressed.has(entry.message)) {
+      // ... and send the message again after the REGISTER, once.
+      this.readdressed.add(entry.message);
+      this.queue.restore([entry.message]);
+    } else if (packet.returnCode !== 0) {
       // The client refused it (congestion, invalid topic id, not supported): not delivered, and said so.
       this.host.stats.undelivered++;
       this.host.log('warn', `client ${this.host.clientId}: refused message ${packet.msgId} on ${entry.message.topic} (return code ${packet.returnCode})`);
-    }
-    if (packet.returnCode === 2 && entry.packet.topicIdType === TopicIdType.NORMAL) {
-      // The client lost the id: register the topic again before the next message.
-      this.registry.remove(entry.packet.topicId as number);
     }
     this.pump();
   }
 
   onPubrec(packet: PacketOf<'PUBREC'>): void {
     const entry = this.inFlight.get(packet.msgId);
-    this.host.send({ type: 'PUBREL', msgId: packet.msgId });
-    if (!entry) return;
+    if (!entry) {
+      // Unknown or finished: the PUBREL lets the client drop what it stored; it delivers nothing it
+      // released already (a copy of a finished message is recognised there, not delivered again).
+      this.host.send({ type: 'PUBREL', msgId: packet.msgId });
+      return;
+    }
     entry.stage = 'pubrel';
-    entry.held = false;
     entry.attempts = 0;
     this.host.timers.clear(entry.timer);
+    entry.timer = undefined;
+    if (entry.held || !this.host.canSend()) {
+      entry.held = true;
+      return;
+    }
+    this.host.send({ type: 'PUBREL', msgId: packet.msgId });
     entry.timer = this.host.timers.set(() => this.retransmit(packet.msgId), this.host.options.retry.interval);
   }
 
@@ -186,9 +257,10 @@ export class Outbox {
   }
 
   /**
-   * The client cannot receive for now (sleep, reconnect). Messages it has not acknowledged go back
-   * to the front of the queue and will be published again. A QoS 2 message it already received
-   * (PUBREC came) must not be published again: it stays in flight, its PUBREL on hold (v1.2 §6.10, §6.14).
+   * The client cannot receive for now (sleep, reconnect). Unacknowledged messages stay in flight
+   * with their message ids, held: once the client can receive, a PUBLISH goes out again with DUP
+   * and the same id (so that the client recognises a copy it stored) and a PUBREL goes out again
+   * (a QoS 2 message the client already received is never published again), v1.2 §6.10, §6.14.
    */
   requeue(): void {
     if (this.registering) {
@@ -196,24 +268,20 @@ export class Outbox {
       this.registry.remove(this.registering.packet.topicId);
       this.registering = undefined;
     }
-    if (this.inFlight.size === 0) return;
-    const pending: DownstreamMessage[] = [];
-    for (const [msgId, entry] of this.inFlight) {
+    for (const entry of this.inFlight.values()) {
       this.host.timers.clear(entry.timer);
       entry.timer = undefined;
-      if (entry.stage === 'pubrel') {
-        entry.held = true;
-      } else {
-        pending.push(entry.message);
-        this.inFlight.delete(msgId);
-      }
+      entry.held = true;
     }
-    this.queue.restore(pending);
   }
 
-  /** The session ended: everything is dropped and every timer cleared. */
+  /** The session ended: everything is dropped (QoS 1/2 counted as undelivered) and every timer cleared. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    this.host.stats.undelivered += this.inFlight.size + this.queue.countQos12() + this.waiting.length;
+    // The broker hears of the held ones now: their session is gone (a shared connection must go on).
+    for (const { accepted } of this.waiting.splice(0)) accepted();
     if (this.registering) this.host.timers.clear(this.registering.timer);
     this.registering = undefined;
     for (const entry of this.inFlight.values()) this.host.timers.clear(entry.timer);
@@ -235,30 +303,27 @@ export class Outbox {
     return undefined;
   }
 
-  private startRegister(topic: string): void {
+  /** Sends a REGISTER for `topic`; false when the client has no room for another topic id. */
+  private startRegister(topic: string): boolean {
     const id = this.registry.register(topic);
     if (id === undefined) {
-      // No room for another topic id: this message cannot be addressed.
-      this.queue.shift();
       countCongestion(this.host.stats, 'topicsPerClient');
+      this.host.stats.undelivered++;
       this.host.log('warn', `client ${this.host.clientId}: topic limit reached, message on ${topic} not delivered`);
-      return;
+      return false;
     }
     const packet: PacketOf<'REGISTER'> = { type: 'REGISTER', topicId: id, msgId: this.allocateMsgId(), topicName: topic };
     this.registering = { packet, attempts: 0, timer: undefined };
     this.host.send(packet);
     this.registering.timer = this.host.timers.set(() => this.retransmitRegister(), this.host.options.retry.interval);
+    return true;
   }
 
   private retransmitRegister(): void {
     const pending = this.registering;
     if (!pending || this.closed) return;
     if (pending.attempts >= this.host.options.retry.count) {
-      this.registering = undefined;
-      this.registry.remove(pending.packet.topicId);
-      this.host.stats.undelivered += this.queue.removeTopic(pending.packet.topicName);
-      this.host.log('warn', `client ${this.host.clientId}: no REGACK for ${pending.packet.topicName}, its messages were dropped`);
-      this.pump();
+      this.host.lost(`no REGACK for ${pending.packet.topicName} after ${pending.attempts} retries`);
       return;
     }
     pending.attempts++;
@@ -287,25 +352,53 @@ export class Outbox {
     this.inFlight.set(msgId, entry);
   }
 
-  /** Sends the PUBRELs held while the client could not receive, before any queued message. */
-  private releaseHeld(): void {
+  /**
+   * Sends what was held while the client could not receive, before any queued message. A held
+   * PUBLISH may need its topic registered again first (a new connection forgets topic ids):
+   * false while such a REGISTER is under way.
+   */
+  private releaseHeld(): boolean {
     for (const [msgId, entry] of this.inFlight) {
       if (!entry.held) continue;
+      if (entry.stage === 'publish') {
+        if (this.registering) return false;
+        const { topic } = entry.message;
+        const refused = this.rejected.has(topic);
+        const target = refused ? undefined : this.targetOf(topic);
+        if (!target) {
+          if (!refused && this.startRegister(topic)) return false;
+          if (refused) this.host.stats.undelivered++;
+          this.inFlight.delete(msgId);
+          continue;
+        }
+        entry.packet = { ...entry.packet, topicIdType: target.type, topicId: target.id, dup: true };
+      }
       entry.held = false;
       entry.attempts = 0;
-      this.host.send({ type: 'PUBREL', msgId });
+      this.host.send(entry.stage === 'publish' ? entry.packet : { type: 'PUBREL', msgId });
       entry.timer = this.host.timers.set(() => this.retransmit(msgId), this.host.options.retry.interval);
     }
+    return true;
+  }
+
+  /** Drops the held messages on `topic` (the client refused it); returns how many. */
+  private dropHeld(topic: string): number {
+    let dropped = 0;
+    for (const [msgId, entry] of this.inFlight) {
+      if (!entry.held || entry.stage !== 'publish' || entry.message.topic !== topic) continue;
+      this.inFlight.delete(msgId);
+      dropped++;
+    }
+    return dropped;
   }
 
   private retransmit(msgId: number): void {
     const entry = this.inFlight.get(msgId);
     if (!entry || this.closed) return;
     if (entry.attempts >= this.host.options.retry.count) {
-      this.inFlight.delete(msgId);
-      this.host.stats.undelivered++;
-      this.host.log('warn', `client ${this.host.clientId}: gave up message ${msgId} on ${entry.message.topic} after ${entry.attempts} retries`);
-      this.pump();
+      // Dropping it and going on would lose it while the session looks healthy: the client is lost.
+      const awaited = entry.stage === 'publish' ? (entry.message.qos === 1 ? 'PUBACK' : 'PUBREC') : 'PUBCOMP';
+      this.host.lost(`no ${awaited} for message ${msgId} on ${entry.message.topic} after ${entry.attempts} retries`);
       return;
     }
     entry.attempts++;

@@ -38,7 +38,11 @@ export interface UpstreamLink {
 
 /** What the broker side reports to the session. */
 export interface UpstreamSink {
-  deliver(message: DownstreamMessage): void;
+  /**
+   * A message from the broker. `accepted` runs once the session has taken it (queued for the
+   * client, or dropped for a reason it counts): until then the broker is not told it arrived.
+   */
+  deliver(message: DownstreamMessage, accepted: () => void): void;
   upstreamLost(reason: string): void;
 }
 

@@ -26,10 +26,12 @@ export interface GatewayStats {
   deliveredDownstreamByQos: Record<CountedQos, number>;
   /** QoS -1 PUBLISHes accepted from clients without a session. */
   qosMinusOne: number;
-  /** QoS 0 messages for a client dropped because its queue was full. */
+  /** QoS 0 messages for a client dropped because its queue was full (logged once per interval). */
   droppedQos0: number;
   /** QoS 1/2 messages for a client refused because its queue was full of QoS 1/2 (logged at warn). */
   refusedQos12: number;
+  /** QoS 1/2 messages that waited for room in a client's queue, their acknowledgement to the broker held. */
+  held: number;
   /** QoS 1/2 messages given up after all retransmissions (logged at warn). */
   undelivered: number;
   retransmissions: number;
@@ -64,6 +66,7 @@ export function createStats(): GatewayStats {
     qosMinusOne: 0,
     droppedQos0: 0,
     refusedQos12: 0,
+    held: 0,
     undelivered: 0,
     retransmissions: 0,
     congestion: 0,

@@ -34,6 +34,40 @@ function subscription(filter: string, qos: SessionQoS): mqtt.ISubscriptionMap {
   return map;
 }
 
+/** A message as the session takes it. */
+function downstream(packet: mqtt.IPublishPacket, qos = packet.qos as SessionQoS): DownstreamMessage {
+  const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  return { topic: packet.topic.toString(), payload, qos, retain: packet.retain };
+}
+
+/**
+ * Hands every message of `client` to `take`, which calls back once the message is taken: only
+ * then does MQTT.js acknowledge it to the broker and read the next packet. While a message is
+ * held, nothing else is read, PINGRESP included: the pings go on regardless, so that neither side
+ * takes the held connection for a dead one.
+ */
+function holdAcknowledgements(client: mqtt.MqttClient, take: (packet: mqtt.IPublishPacket, taken: () => void) => void): void {
+  client.handleMessage = (packet, callback) => {
+    const hold = { taken: false, keeper: undefined as ReturnType<typeof setInterval> | undefined };
+    const stop = (): void => {
+      clearInterval(hold.keeper);
+      client.removeListener('close', stop);
+    };
+    take(packet, () => {
+      if (hold.taken) return;
+      hold.taken = true;
+      stop();
+      callback();
+    });
+    if (hold.taken) return;
+    hold.keeper = setInterval(() => {
+      client.sendPing();
+      client.reschedulePing(true);
+    }, (BROKER_KEEPALIVE * 1000) / 2);
+    client.once('close', stop);
+  };
+}
+
 function willOption(will: Will | undefined): mqtt.IClientOptions['will'] {
   return will ? { topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain } : undefined;
 }
@@ -115,8 +149,10 @@ export class TransparentLink implements UpstreamLink {
         this.sink.upstreamLost('connection closed by the broker');
       }
     });
-    client.on('message', (topic, payload, packet) => {
-      if (this.client === client) this.sink.deliver({ topic, payload, qos: packet.qos as SessionQoS, retain: packet.retain });
+    holdAcknowledgements(client, (packet, taken) => {
+      // Not acknowledged once the link is closed: a persistent session at the broker keeps it.
+      if (this.client === client) this.sink.deliver(downstream(packet), () => this.closed || taken());
+      else taken();
     });
   }
 
@@ -246,7 +282,7 @@ export class SharedConnection {
     });
     this.client = client;
     dropUnacknowledgedOnClose(client, this.log, this.refusedTopics);
-    client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, packet.qos as SessionQoS, packet.retain));
+    holdAcknowledgements(client, (packet, taken) => this.dispatch(packet, taken));
     // Packet events come in wire order, unlike subscribe callbacks, which may
     // run after the retained messages that followed the SUBACK were handed out.
     client.on('packetsend', (packet) => {
@@ -340,23 +376,32 @@ export class SharedConnection {
     }
   }
 
-  /** Hands a message to each session with a matching filter, at the QoS it was granted. */
-  private dispatch(topic: string, payload: Buffer, qos: SessionQoS, retain: boolean): void {
-    if (retain) {
-      const target = this.retainedFor;
-      const granted = target && topicMatches(target.filter, topic) ? this.filters.get(target.filter)?.links.get(target.link) : undefined;
-      if (target && granted !== undefined) target.link.sink.deliver({ topic, payload, qos: Math.min(qos, granted) as SessionQoS, retain });
-      return;
-    }
+  /**
+   * Hands a message to each session with a matching filter, at the QoS it was granted; `taken`
+   * runs once every one of them has taken it.
+   */
+  private dispatch(packet: mqtt.IPublishPacket, taken: () => void): void {
+    const message = downstream(packet);
     const targets = new Map<AggregatingLink, number>();
-    for (const [filter, entry] of this.filters) {
-      if (!topicMatches(filter, topic)) continue;
-      for (const [link, granted] of entry.links) {
-        const effective = Math.min(qos, granted);
-        if ((targets.get(link) ?? -1) < effective) targets.set(link, effective);
+    if (message.retain) {
+      const target = this.retainedFor;
+      const granted = target && topicMatches(target.filter, message.topic) ? this.filters.get(target.filter)?.links.get(target.link) : undefined;
+      if (target && granted !== undefined) targets.set(target.link, Math.min(message.qos, granted));
+    } else {
+      for (const [filter, entry] of this.filters) {
+        if (!topicMatches(filter, message.topic)) continue;
+        for (const [link, granted] of entry.links) {
+          const effective = Math.min(message.qos, granted);
+          if ((targets.get(link) ?? -1) < effective) targets.set(link, effective);
+        }
       }
     }
-    for (const [link, effective] of targets) link.sink.deliver({ topic, payload, qos: effective as SessionQoS, retain });
+    let waiting = targets.size + 1;
+    const one = (): void => {
+      if (--waiting === 0) taken();
+    };
+    for (const [link, effective] of targets) link.sink.deliver({ ...message, qos: effective as SessionQoS }, one);
+    one();
   }
 }
 

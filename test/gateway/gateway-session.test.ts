@@ -57,7 +57,7 @@ describe('gateway session retransmission', () => {
     session.connect({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'c' });
     session.handle({ type: 'SUBSCRIBE', dup: false, qos: 1, topicIdType: 0, msgId: 1, topicId: 'ab' });
     sent.length = 0;
-    for (let i = 0; i < 10; i++) session.deliver({ topic: 'ab', payload: Buffer.from(String(i)), qos: 1, retain: false });
+    for (let i = 0; i < 10; i++) session.deliver({ topic: 'ab', payload: Buffer.from(String(i)), qos: 1, retain: false }, () => undefined);
     assert.strictEqual(sent.filter((p) => p.type === 'PUBLISH' && !p.dup).length, 10);
     assert.strictEqual(clock.armed, 1, 'keep-alive supervision and ten retransmissions share one timer');
     sent.length = 0;
@@ -114,14 +114,17 @@ describe('gateway session supervision', () => {
     const { sent, session } = setup({ limits: { bufferedMessages: 2, maxInFlight: 1 } });
     session.connect({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'c' });
     session.handle({ type: 'SUBSCRIBE', dup: false, qos: 1, topicIdType: 0, msgId: 1, topicId: 't' });
-    for (const text of ['1', '2', '3']) session.deliver({ topic: 't', payload: Buffer.from(text), qos: 1, retain: false });
+    for (const text of ['1', '2', '3']) session.deliver({ topic: 't', payload: Buffer.from(text), qos: 1, retain: false }, () => undefined);
     assert.strictEqual(session.queued, 2, 'one in flight, two queued');
+    const first = sent.find((p) => p.type === 'PUBLISH');
     session.handle({ type: 'DISCONNECT', duration: 60 });
-    assert.strictEqual(session.queued, 3, 'the message in flight went back in front of a full queue');
+    assert.strictEqual(session.queued, 2, 'the message in flight is held, not queued again');
     sent.length = 0;
     session.handle({ type: 'PINGREQ', clientId: 'c' });
     const delivered: string[] = [];
     let packet = sent.shift();
+    assert.ok(packet?.type === 'PUBLISH' && first?.type === 'PUBLISH');
+    assert.deepStrictEqual([packet.msgId, packet.dup], [first.msgId, true], 'sent again with its message id and DUP');
     for (; packet?.type === 'PUBLISH'; packet = sent.shift()) {
       delivered.push(packet.payload.toString());
       session.handle({ type: 'PUBACK', topicId: packet.topicId as number, msgId: packet.msgId, returnCode: 0 });
@@ -134,13 +137,13 @@ describe('gateway session supervision', () => {
     const { clock, sent, session } = setup({ retry: { interval: 1000, count: 3 } });
     session.connect({ type: 'CONNECT', will: false, cleanSession: true, duration: 60, clientId: 'c' });
     session.handle({ type: 'SUBSCRIBE', dup: false, qos: 2, topicIdType: 0, msgId: 1, topicId: 't' });
-    session.deliver({ topic: 't', payload: Buffer.from('once'), qos: 2, retain: false });
+    session.deliver({ topic: 't', payload: Buffer.from('once'), qos: 2, retain: false }, () => undefined);
     const publish = sent.pop();
     assert.ok(publish?.type === 'PUBLISH' && publish.qos === 2);
     session.handle({ type: 'PUBREC', msgId: publish.msgId });
     assert.deepStrictEqual(sent.pop(), { type: 'PUBREL', msgId: publish.msgId });
     session.handle({ type: 'DISCONNECT', duration: 600 });
-    session.deliver({ topic: 't', payload: Buffer.from('later'), qos: 1, retain: false });
+    session.deliver({ topic: 't', payload: Buffer.from('later'), qos: 1, retain: false }, () => undefined);
     sent.length = 0;
     clock.advance(60_000);
     assert.deepStrictEqual(sent.splice(0), [], 'nothing is sent to a sleeping client');
@@ -159,7 +162,7 @@ describe('gateway session supervision', () => {
     const { clock, sent, session } = setup({ retry: { interval: 1000, count: 3 } });
     session.connect({ type: 'CONNECT', will: false, cleanSession: false, duration: 60, clientId: 'c' });
     session.handle({ type: 'SUBSCRIBE', dup: false, qos: 2, topicIdType: 0, msgId: 1, topicId: 't' });
-    session.deliver({ topic: 't', payload: Buffer.from('once'), qos: 2, retain: false });
+    session.deliver({ topic: 't', payload: Buffer.from('once'), qos: 2, retain: false }, () => undefined);
     const publish = sent.pop();
     assert.ok(publish?.type === 'PUBLISH');
     session.handle({ type: 'PUBREC', msgId: publish.msgId });

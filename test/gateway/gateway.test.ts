@@ -339,16 +339,24 @@ function gatewaySuite(on: NetUnderTest): void {
       }
     });
 
-    it('gives up a message after the retries and counts it', async () => {
+    it('ends the session as a lost client, publishing its will, when a delivery goes unanswered after the retries', async () => {
       const gateway = await startGateway({ retry: { interval: 100, count: 2 } });
       const inbox = await MqttInbox.connect(gateway.brokerUrl);
       try {
+        await inbox.subscribe('deaf/will', 1);
         const c = await client(gateway);
-        await c.connect('deaf');
+        const lost = new Promise<{ clientId: string }>((resolve) => gateway.once('clientLost', resolve));
+        await c.request({ type: 'CONNECT', will: true, cleanSession: true, duration: 60, clientId: 'deaf' }, 'WILLTOPICREQ');
+        await c.request({ type: 'WILLTOPIC', qos: 1, retain: false, willTopic: 'deaf/will' }, 'WILLMSGREQ');
+        await c.request({ type: 'WILLMSG', willMsg: Buffer.from('gone deaf') }, 'CONNACK');
         await c.request({ type: 'SUBSCRIBE', dup: false, qos: 1, topicIdType: 0, msgId: 1, topicId: 'deaf' }, 'SUBACK');
-        await inbox.publish('deaf', 'lost', 1);
-        await until(() => gateway.stats.undelivered === 1);
+        await inbox.publish('deaf', 'never acknowledged', 1);
+        assert.strictEqual((await lost).clientId, 'deaf');
+        assert.strictEqual((await inbox.next('deaf/will')).payload.toString(), 'gone deaf');
         assert.strictEqual(gateway.stats.retransmissions, 2);
+        assert.strictEqual(gateway.stats.lost, 1);
+        assert.strictEqual(gateway.stats.undelivered, 1);
+        assert.strictEqual(gateway.clientCount, 0);
       } finally {
         await inbox.close();
       }

@@ -1,6 +1,6 @@
 /**
  * A relay between MQTT-SN clients and a gateway that can drop, duplicate,
- * delay or swallow chosen packets, and inject raw datagrams: the tool for
+ * delay (and so reorder) or swallow chosen packets, and inject raw datagrams: the tool for
  * testing retransmission, duplicate detection, timeouts and a gateway that
  * goes silent. It runs on any transport (UDP by default, or the in-memory
  * network the clients and the gateway of a suite use).
@@ -15,8 +15,8 @@ import type { DatagramTransport, TransportFactory } from '../../lib/transport/ty
 import { udpTransport } from '../../lib/transport/udp';
 
 export type Direction = 'up' | 'down';
-/** forward, drop, send twice, send this packet instead, or forward it this much later. */
-export type Verdict = 'forward' | 'drop' | 'duplicate' | { replace: Packet } | { delayMs: number };
+/** forward, drop, send twice, send this packet instead, forward it this much later, or send one copy after each delay. */
+export type Verdict = 'forward' | 'drop' | 'duplicate' | { replace: Packet } | { delayMs: number } | { delays: number[] };
 
 /** Decides the fate of one packet; `count` numbers the packets of that type and direction, from 1. */
 export type RelayRule = (packet: Packet, direction: Direction, count: number) => Verdict;
@@ -120,12 +120,18 @@ export class LossyRelay {
 
   private apply(verdict: Verdict, datagram: Buffer, send: (bytes: Buffer) => void): void {
     if (verdict === 'drop') return;
-    if (typeof verdict === 'object' && 'delayMs' in verdict) {
-      const timer = setTimeout(() => {
-        this.delayed.delete(timer);
-        send(datagram);
-      }, verdict.delayMs);
-      this.delayed.add(timer);
+    if (typeof verdict === 'object' && ('delayMs' in verdict || 'delays' in verdict)) {
+      for (const ms of 'delays' in verdict ? verdict.delays : [verdict.delayMs]) {
+        if (ms <= 0) {
+          send(datagram);
+          continue;
+        }
+        const timer = setTimeout(() => {
+          this.delayed.delete(timer);
+          send(datagram);
+        }, ms);
+        this.delayed.add(timer);
+      }
       return;
     }
     if (typeof verdict === 'object') {

@@ -27,11 +27,11 @@ export function connect(
   }
   core.params = params;
   if (freshTables) core.topics.clear();
-  if (params.cleanSession) {
-    // A new session: message ids start again, so old ones say nothing about duplicates.
-    core.inboundQos2.clear();
-    core.recentQos1.length = 0;
-  }
+  // The gateway may number its messages afresh on any new connection: ids seen before say
+  // nothing about duplicates now. QoS 2 messages received and not released stay with a kept session.
+  core.recentQos1.length = 0;
+  core.releasedQos2.clear();
+  if (params.cleanSession) core.inboundQos2.clear();
   core.setState('connecting');
   const op = core.newOp('connect', resolve, reject, core.settings.connectionTimeout);
   core.start(op, {

@@ -7,6 +7,7 @@ import { ErrorCode, MqttSnError, errorForReturnCode } from '../../errors';
 import type { Packet, PacketOf, Publish } from '../../codec/packets';
 import type { TimerQueue } from '../../timers/types';
 import type { ClientSettings } from '../config';
+import { copyLifetimeMs, RecentIds } from '../../recent-ids';
 import { InFlightWindow } from '../inflight';
 import { TopicTable } from '../topics';
 import type { ClientState, LogType, MessageInEvent, MqttSnClientEvents } from '../types';
@@ -40,6 +41,9 @@ export interface ConnectParams {
   will: WillParams | undefined;
 }
 
+/** Released inbound QoS 2 message ids remembered at most. */
+const RELEASED_QOS2_LIMIT = 1024;
+
 export type Resolve<T = void> = (value: T) => void;
 export type Reject = (error: MqttSnError) => void;
 
@@ -55,6 +59,8 @@ export class SessionCore {
   readonly inboundQos2 = new Map<number, MessageInEvent>();
   /** Inbound QoS 1 message ids acknowledged lately, to drop redelivered duplicates. */
   readonly recentQos1: number[] = [];
+  /** Inbound QoS 2 message ids released (delivered) lately: a late copy of one is not delivered again. */
+  readonly releasedQos2: RecentIds;
   readonly topics: TopicTable;
   readonly publishWindow: InFlightWindow<Operation>;
   readonly registerWindow = new InFlightWindow<Operation>(() => 1);
@@ -71,6 +77,7 @@ export class SessionCore {
   ) {
     this.topics = new TopicTable(() => settings.predefinedTopics);
     this.publishWindow = new InFlightWindow<Operation>(() => settings.maxInFlight);
+    this.releasedQos2 = new RecentIds(() => copyLifetimeMs(settings.retryInterval * 1000, settings.retryCount), RELEASED_QOS2_LIMIT);
   }
 
   /** True while a session with the gateway exists (active, asleep or awake). */

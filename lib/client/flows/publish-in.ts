@@ -1,7 +1,8 @@
 /**
  * The gateway's PUBLISH: QoS 0 delivered, QoS 1 delivered and acknowledged
  * with the return code a listener chose (duplicates acknowledged again, not
- * delivered), QoS 2 held until PUBREL so that it is delivered exactly once.
+ * delivered), QoS 2 held until PUBREL and its id remembered after, so that it
+ * is delivered exactly once.
  */
 import type { PacketOf } from '../../codec/packets';
 import { shortTopicToId } from '../../topic-ids';
@@ -32,8 +33,10 @@ export function onPublish(core: SessionCore, p: PacketOf<'PUBLISH'>): void {
   };
   const rawTopicId = typeof p.topicId === 'number' ? p.topicId : shortTopicToId(p.topicId);
   if (p.qos === 2) {
-    // Exactly once: hold it until PUBREL; a duplicate PUBLISH only gets its PUBREC again.
-    if (!core.inboundQos2.has(p.msgId)) core.inboundQos2.set(p.msgId, event);
+    // Exactly once: hold it until PUBREL. A copy of one held or released lately only gets its
+    // PUBREC again; a first transmission (no DUP) replaces whatever a former exchange left.
+    const released = core.releasedQos2.has(p.msgId, core.now());
+    if (!released && (!p.dup || !core.inboundQos2.has(p.msgId))) core.inboundQos2.set(p.msgId, event);
     core.trySend({ type: 'PUBREC', msgId: p.msgId });
     return;
   }
@@ -55,7 +58,9 @@ export function onPubrel(core: SessionCore, p: PacketOf<'PUBREL'>): void {
   const event = core.inboundQos2.get(p.msgId);
   core.inboundQos2.delete(p.msgId);
   core.trySend({ type: 'PUBCOMP', msgId: p.msgId });
-  if (event) deliver(core, event);
+  if (!event) return;
+  core.releasedQos2.add(p.msgId, core.now());
+  deliver(core, event);
 }
 
 function deliver(core: SessionCore, event: MessageInEvent): void {
