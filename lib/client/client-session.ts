@@ -187,6 +187,7 @@ export class ClientSession {
 
   /** One packet from the gateway. */
   handle(packet: Packet): void {
+    this.core.lastHeardAt = this.core.now();
     const handler = this.handlers[packet.type] as Handler<PacketType> | undefined;
     if (!handler) {
       this.core.sink.log(2, 'Packet', `Ignored unexpected ${packet.type} from the gateway.`);

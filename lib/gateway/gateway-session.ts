@@ -8,7 +8,7 @@
  */
 import { ReturnCode, TopicIdType, type Connect, type Packet, type PacketOf, type PacketType, type SessionQoS, type TopicIdTypeValue } from '../codec/packets';
 import type { DownstreamMessage } from './message-queue';
-import { supervisionMs } from './options';
+import { toleranceMs } from '../keep-alive';
 import { Outbox } from './outbox';
 import type { EndReason, SessionHost, UpstreamLink, UpstreamSink, Will } from './ports';
 import { copyLifetimeMs, RecentIds } from '../recent-ids';
@@ -524,12 +524,12 @@ export class GatewaySession implements UpstreamSink {
     const { retry, keepAliveTolerance } = this.host.options;
     switch (this.state) {
       case 'connecting':
-        return Math.max(retry.interval * (retry.count + 1), supervisionMs(this.keepAlive, keepAliveTolerance));
+        return Math.max(retry.interval * (retry.count + 1), toleranceMs(this.keepAlive, keepAliveTolerance));
       case 'active':
-        return this.keepAlive > 0 ? supervisionMs(this.keepAlive, keepAliveTolerance) : this.host.options.limits.maxIdle * 1000;
+        return this.keepAlive > 0 ? toleranceMs(this.keepAlive, keepAliveTolerance) : this.host.options.limits.maxIdle * 1000;
       case 'asleep':
       case 'awake':
-        return this.sleepSeconds > 0 ? supervisionMs(this.sleepSeconds, keepAliveTolerance) : this.host.options.limits.maxIdle * 1000;
+        return this.sleepSeconds > 0 ? toleranceMs(this.sleepSeconds, keepAliveTolerance) : this.host.options.limits.maxIdle * 1000;
       default:
         return Infinity;
     }

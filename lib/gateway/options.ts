@@ -272,8 +272,3 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
   };
 }
 
-/** How long a client may stay silent: the duration stretched by the tolerance. */
-export function supervisionMs(durationSeconds: number, tolerance: number | undefined): number {
-  const factor = tolerance ?? (durationSeconds > 60 ? 1.1 : 1.5);
-  return durationSeconds * 1000 * factor;
-}

@@ -3,7 +3,7 @@
  */
 import * as assert from 'node:assert';
 import { MessageQueue } from '../../lib/gateway/message-queue';
-import { supervisionMs } from '../../lib/gateway/options';
+import { toleranceMs } from '../../lib/keep-alive';
 import { PredefinedIndex, TopicRegistry } from '../../lib/gateway/topic-registry';
 
 describe('gateway topic registry and queue', () => {
@@ -31,8 +31,8 @@ describe('gateway topic registry and queue', () => {
   });
 
   it('stretches keep-alive by the spec tolerance', () => {
-    assert.strictEqual(supervisionMs(60, undefined), 90000);
-    assert.strictEqual(Math.round(supervisionMs(600, undefined)), 660000);
-    assert.strictEqual(supervisionMs(10, 2), 20000);
+    assert.strictEqual(toleranceMs(60), 90000);
+    assert.strictEqual(Math.round(toleranceMs(600)), 660000);
+    assert.strictEqual(toleranceMs(10, 2), 20000);
   });
 });

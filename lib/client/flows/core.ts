@@ -51,6 +51,10 @@ export class SessionCore {
   state: ClientState = 'disconnected';
   readonly ops = new OperationTable();
   lastSentAt = 0;
+  /** When the last packet from the gateway arrived. */
+  lastHeardAt = 0;
+  /** The PINGREQ the keep-alive timer sent, while unanswered: it runs on the keep-alive schedule. */
+  keepAliveCarrier: Operation | undefined;
   params: ConnectParams | undefined;
   sleepDuration = 0;
   /** Operations kept across a lost gateway while the layer above fails over. */

@@ -7,6 +7,7 @@ import { ErrorCode, MqttSnError } from '../../errors';
 import type { SessionCore } from './core';
 import type { Operation } from './operation';
 import { finishDisconnected, loseGateway } from './session-end';
+import { keepAliveGoesOn } from './ping';
 import { armSleepTimer } from './sleep';
 
 export function onOperationTimer(core: SessionCore, op: Operation, now: number): void {
@@ -23,7 +24,7 @@ export function onOperationTimer(core: SessionCore, op: Operation, now: number):
     core.resend(op, op.packet, false);
     return;
   }
-  if (op.attempts >= core.settings.retryCount) {
+  if (op.attempts >= core.settings.retryCount && !keepAliveGoesOn(core, op, now)) {
     retriesExhausted(core, op);
     return;
   }

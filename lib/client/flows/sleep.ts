@@ -4,6 +4,7 @@
  * gateway buffered until PINGRESP, CONNECT brings it back to active.
  */
 import { ErrorCode, MqttSnError } from '../../errors';
+import { toleranceMs } from '../../keep-alive';
 import type { Reject, Resolve, SessionCore } from './core';
 import { KEEPALIVE_TIMER, SLEEP_TIMER } from './operation';
 import { finishDisconnected } from './session-end';
@@ -119,8 +120,7 @@ export function countDelivered(core: SessionCore): void {
 
 export function armSleepTimer(core: SessionCore): void {
   // The gateway's tolerance: +50 % up to a minute, +10 % above.
-  const tolerance = core.sleepDuration <= 60 ? 1.5 : 1.1;
-  core.timers.schedule(SLEEP_TIMER, core.now() + core.sleepDuration * 1000 * tolerance);
+  core.timers.schedule(SLEEP_TIMER, core.now() + toleranceMs(core.sleepDuration));
 }
 
 export function onSleepTimer(core: SessionCore): void {
