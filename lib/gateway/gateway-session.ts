@@ -55,6 +55,9 @@ export class GatewaySession implements UpstreamSink {
   private superviseTimer: unknown;
   /** The will the broker side holds, to skip needless updates on a reconnect. */
   private linkWill = '';
+  /** The CONNECT being answered, and the one accepted last with when. */
+  private lastConnect: Connect | undefined;
+  private acceptedConnect: { packet: Connect; at: number } | undefined;
   /** Client QoS 1 publishes waiting for the broker. */
   private readonly pendingQos1 = new Set<number>();
   /** Client QoS 2 publishes: 'pending' at the broker, 'received' once PUBREC went out. */
@@ -90,6 +93,9 @@ export class GatewaySession implements UpstreamSink {
         // Not while a SUBACK is awaited: it may come after the held message on the same connection.
         // Not for a sleeping client of a shared connection: every other client would wait too.
         mayHold: () => this.subscribing === 0 && (host.options.mode === 'transparent' || this.state !== 'asleep'),
+        // While a client with a persistent session sleeps, the broker keeps its messages: they
+        // outlive this gateway, and another gateway takes them over when the client comes back there.
+        keepAtBroker: () => host.options.mode === 'transparent' && !this.cleanSession && this.state === 'asleep',
       },
       this.registry,
     );
@@ -123,8 +129,31 @@ export class GatewaySession implements UpstreamSink {
 
   // ---------------------------------------------------------------- connect
 
+  /**
+   * Whether `packet` repeats the CONNECT this session accepted within a copy's lifetime on the
+   * wire, with the same flags: a retransmission whose CONNACK was lost, or a late copy.
+   */
+  isCopyOfConnect(packet: Connect): boolean {
+    const accepted = this.acceptedConnect;
+    if (this.state !== 'active' || !accepted) return false;
+    const { retry } = this.host.options;
+    return (
+      packet.cleanSession === accepted.packet.cleanSession &&
+      packet.duration === accepted.packet.duration &&
+      packet.will === accepted.packet.will &&
+      this.host.timers.now() - accepted.at < copyLifetimeMs(retry.interval, retry.count)
+    );
+  }
+
+  answerConnectCopy(): void {
+    this.touch();
+    this.send({ type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
+  }
+
   /** CONNECT: a new session, or the same client coming back (from sleep or cleanSession off). */
   connect(packet: Connect): void {
+    this.lastConnect = packet;
+    this.acceptedConnect = undefined;
     this.touch();
     this.cleanSession = packet.cleanSession;
     this.keepAlive = packet.duration;
@@ -157,6 +186,7 @@ export class GatewaySession implements UpstreamSink {
         return;
       }
       this.state = 'active';
+      if (this.lastConnect) this.acceptedConnect = { packet: this.lastConnect, at: this.host.timers.now() };
       this.arm();
       this.send({ type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
       this.host.connected(this);
@@ -306,6 +336,7 @@ export class GatewaySession implements UpstreamSink {
     const message: DownstreamMessage = { topic, payload: packet.payload, qos, retain: packet.retain };
     const stats = this.host.stats;
     if (qos === 0) {
+      if (this.brokerUnavailable()) return;
       countUpstream(stats, packet.qos);
       this.link.publish(message, () => undefined);
       return;
@@ -313,7 +344,7 @@ export class GatewaySession implements UpstreamSink {
     if (qos === 1) {
       if (this.pendingQos1.has(packet.msgId)) return; // a DUP of one the broker has not confirmed yet
       if (this.acknowledgedQos1.has(packet.msgId, this.host.timers.now())) return ack(ReturnCode.ACCEPTED);
-      if (this.upstreamFull()) return ack(ReturnCode.CONGESTION);
+      if (this.brokerUnavailable() || this.upstreamFull()) return ack(ReturnCode.CONGESTION);
       this.pendingQos1.add(packet.msgId);
       countUpstream(stats, packet.qos);
       this.link.publish(message, (error) => {
@@ -329,7 +360,7 @@ export class GatewaySession implements UpstreamSink {
       return this.send({ type: 'PUBREC', msgId: packet.msgId });
     }
     if (known === 'pending') return;
-    if (this.upstreamFull()) return ack(ReturnCode.CONGESTION);
+    if (this.brokerUnavailable() || this.upstreamFull()) return ack(ReturnCode.CONGESTION);
     this.qos2In.set(packet.msgId, 'pending');
     countUpstream(stats, packet.qos);
     this.link.publish(message, (error) => {
@@ -341,6 +372,16 @@ export class GatewaySession implements UpstreamSink {
       this.qos2In.set(packet.msgId, 'received');
       this.send({ type: 'PUBREC', msgId: packet.msgId });
     });
+  }
+
+  /**
+   * Whether the broker connection is being made again (counted as congestion): the client is
+   * answered "congestion", waits its CongestionDelay and sends again.
+   */
+  private brokerUnavailable(): boolean {
+    if (this.link.available) return false;
+    countCongestion(this.host.stats, 'brokerUnavailable');
+    return true;
   }
 
   /** Whether maxInFlight client publishes already wait for the broker (counted as congestion). */
@@ -375,6 +416,7 @@ export class GatewaySession implements UpstreamSink {
       countCongestion(this.host.stats, 'topicsPerClient');
       return answer(0, 0, ReturnCode.CONGESTION);
     }
+    if (this.brokerUnavailable()) return answer(0, 0, ReturnCode.CONGESTION);
     let topicId = predefinedId;
     if (packet.topicIdType === TopicIdType.NORMAL && !hasWildcard(filter)) {
       const id = this.topicIdFor(filter);
@@ -499,6 +541,11 @@ export class GatewaySession implements UpstreamSink {
     this.host.log('warn', `client ${this.clientId}: broker connection lost (${reason})`);
     this.send({ type: 'DISCONNECT' });
     this.end('upstream', false);
+  }
+
+  upstreamResumed(sessionPresent: boolean): void {
+    // The broker redelivers what it was not told arrived: the copies still waiting here go.
+    if (sessionPresent) this.outbox.discardWaiting();
   }
 
   private onOutboxIdle(): void {

@@ -521,6 +521,11 @@ export class MqttSnGateway extends EventEmitter {
       this.sendTo(route, { type: 'CONNACK', returnCode: ReturnCode.NOT_SUPPORTED });
       return;
     }
+    if (previous?.key === key && previous.isCopyOfConnect(packet)) {
+      // A copy the network delayed or duplicated: answered, the session stays as it is.
+      previous.answerConnectCopy();
+      return;
+    }
     const held = previous && previous.key !== key ? this.routes.get(previous.key) : undefined;
     if (previous && held) {
       const sameHost = sameAddress(held.address, route.address);

@@ -28,6 +28,8 @@ export interface OutboxHost {
   lost(reason: string): void;
   /** Whether a message the full queue cannot take may wait, its broker acknowledgement held. */
   mayHold(): boolean;
+  /** Whether QoS 1/2 messages stay with the broker for now (a persistent session asleep): none is taken in. */
+  keepAtBroker(): boolean;
 }
 
 interface InFlight {
@@ -103,7 +105,7 @@ export class Outbox {
       accepted();
       return;
     }
-    if (message.qos > 0 && (this.waiting.length > 0 || !this.queue.canTake(message)) && this.host.mayHold()) {
+    if (message.qos > 0 && (this.waiting.length > 0 || !this.roomFor(message)) && this.host.mayHold()) {
       this.waiting.push({ message, accepted });
       this.host.stats.held++;
       return;
@@ -111,6 +113,10 @@ export class Outbox {
     this.enqueue(message);
     accepted();
     this.pump();
+  }
+
+  private roomFor(message: DownstreamMessage): boolean {
+    return this.queue.canTake(message) && (message.qos === 0 || !this.host.keepAtBroker());
   }
 
   private enqueue(message: DownstreamMessage): void {
@@ -146,7 +152,7 @@ export class Outbox {
     this.sendQueued();
     // Room made: the messages waiting come in (all of them, once the session may hold no more).
     let admitted = false;
-    while (this.waiting.length > 0 && (this.queue.canTake(this.waiting[0].message) || !this.host.mayHold())) {
+    while (this.waiting.length > 0 && (this.roomFor(this.waiting[0].message) || !this.host.mayHold())) {
       const { message, accepted } = this.waiting.shift() as Waiting;
       this.queue.pushOver(message);
       accepted();
@@ -175,6 +181,11 @@ export class Outbox {
       this.queue.shift();
       this.sendPublish(message, target.type, target.id);
     }
+  }
+
+  /** Forgets the messages waiting for room: their broker connection is gone and the broker sends them again. */
+  discardWaiting(): void {
+    this.waiting.length = 0;
   }
 
   /** A new subscription lifts earlier refusals of the topics it matches. */

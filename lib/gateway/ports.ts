@@ -25,6 +25,8 @@ export interface OpenParams {
 /** The broker side of one session (a connection of its own, or a share of one). */
 export interface UpstreamLink {
   open(params: OpenParams, done: (error?: Error) => void): void;
+  /** False while the broker connection is lost and being made again. */
+  readonly available: boolean;
   /** Re-establishes subscriptions a persistent session had (cleanSession off). */
   restore(subscriptions: ReadonlyMap<string, SessionQoS>): void;
   publish(message: DownstreamMessage, done: (error?: Error) => void): void;
@@ -44,6 +46,11 @@ export interface UpstreamSink {
    */
   deliver(message: DownstreamMessage, accepted: () => void): void;
   upstreamLost(reason: string): void;
+  /**
+   * The broker connection was lost and is made again; `sessionPresent` when the broker kept the
+   * session, and so redelivers what it had not been told arrived.
+   */
+  upstreamResumed(sessionPresent: boolean): void;
 }
 
 /** Injectable time: real timers in the gateway, a manual clock in tests. */

@@ -18,6 +18,10 @@ import type { OpenParams, UpstreamLink, UpstreamSink, Will } from './ports';
 import { topicMatches } from '../topics';
 import { WillUpdates } from './will-updates';
 
+/** A lost broker connection of a session is made again after this long, doubling up to the maximum. */
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 5000;
+
 /** Keep-alive of the gateway's own MQTT connections, seconds. */
 const BROKER_KEEPALIVE = 60;
 
@@ -80,6 +84,12 @@ export class TransparentLink implements UpstreamLink {
   private waiting: Array<(client: mqtt.MqttClient) => void> = [];
   private closed = false;
   private readonly willUpdates: WillUpdates;
+  /** Set while the broker connection is lost and being made again. */
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private reconnectDelay = RECONNECT_MIN_MS;
+  private reconnecting = false;
+  /** Whether the broker kept the session at the last CONNACK. */
+  private sessionPresent = false;
 
   constructor(
     private readonly dialer: BrokerDialer,
@@ -123,9 +133,10 @@ export class TransparentLink implements UpstreamLink {
     this.client = client;
     this.connections.add(params.clientId, client);
     let settled = false;
-    client.once('connect', () => {
+    client.once('connect', (connack) => {
       settled = true;
       if (this.closed) return;
+      this.sessionPresent = connack.sessionPresent;
       done();
       const waiting = this.waiting;
       this.waiting = [];
@@ -145,14 +156,52 @@ export class TransparentLink implements UpstreamLink {
         this.client = undefined;
         done(new Error('connection closed'));
       } else if (this.client === client && !this.closed) {
+        // The broker went away (a restart, say): the MQTT-SN session stays, the connection is made again.
         this.client = undefined;
-        this.sink.upstreamLost('connection closed by the broker');
+        this.log('warn', `broker connection of ${params.clientId} lost: connecting again`);
+        this.scheduleReconnect();
       }
     });
     holdAcknowledgements(client, (packet, taken) => {
       // Not acknowledged once the link is closed: a persistent session at the broker keeps it.
       if (this.client === client) this.sink.deliver(downstream(packet), () => this.closed || taken());
       else taken();
+    });
+  }
+
+  /** False while the broker connection is lost: requests are refused with congestion meanwhile. */
+  get available(): boolean {
+    return !this.reconnecting;
+  }
+
+  /** Connects again after a delay growing up to RECONNECT_MAX_MS, until it works or the session ends. */
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnectTimer) return;
+    this.reconnecting = true;
+    const params = this.params as OpenParams;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (this.closed) return;
+      this.afterClosed(params.clientId, () => this.reconnect(params));
+    }, this.reconnectDelay);
+  }
+
+  private reconnect(params: OpenParams): void {
+    if (this.closed) return;
+    this.connect(params.will, (error) => {
+      if (this.closed) return;
+      if (error) {
+        this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
+        this.scheduleReconnect();
+        return;
+      }
+      this.reconnecting = false;
+      this.reconnectDelay = RECONNECT_MIN_MS;
+      const client = this.client;
+      // A broker that kept the session keeps its subscriptions (and redelivers what was not acknowledged).
+      if (!this.sessionPresent && client) for (const [filter, qos] of this.subscriptions) client.subscribe(subscription(filter, qos));
+      this.log('info', `broker connection of ${params.clientId} made again${this.sessionPresent ? ', session kept' : ''}`);
+      this.sink.upstreamResumed(this.sessionPresent);
     });
   }
 
@@ -229,6 +278,8 @@ export class TransparentLink implements UpstreamLink {
 
   close(publishWill: boolean): void {
     this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     this.waiting = [];
     this.willUpdates.close();
     const client = this.client;
@@ -417,6 +468,10 @@ export class AggregatingLink implements UpstreamLink {
   open(params: OpenParams, done: (error?: Error) => void): void {
     this.will = params.will;
     done(this.shared.connected ? undefined : new Error('the broker is not connected'));
+  }
+
+  get available(): boolean {
+    return this.shared.connected;
   }
 
   restore(subscriptions: ReadonlyMap<string, SessionQoS>): void {

@@ -11,11 +11,7 @@ import { ErrorCode, MqttSnError } from '../../lib/errors';
 import { MQTTSN } from '../../lib/client';
 import { LossyRelay } from '../helpers/lossy-relay';
 import { delay } from '../helpers/mqtt-inbox';
-import { NETS, collectMessages, nextEvent, startRig, waitFor, type Rig } from './support';
-
-function uniq(prefix: string): string {
-  return `${prefix}-${Math.random().toString(16).slice(2, 10)}`;
-}
+import { NETS, collectMessages, nextEvent, startRig, uniq, waitFor, type Rig } from './support';
 
 for (const net of NETS) describe(`MQTTSN client through a lossy link (${net.name})`, function () {
   this.timeout(15000);

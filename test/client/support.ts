@@ -98,6 +98,11 @@ export async function startRig(kind: BrokerKind, options: GatewayOptions = {}, u
   };
 }
 
+/** A name no other test uses: `prefix` and a random suffix. */
+export function uniq(prefix: string): string {
+  return `${prefix}-${Math.random().toString(16).slice(2, 10)}`;
+}
+
 /** The next `event` of `client`, or a rejection after `ms`. */
 export function nextEvent<K extends keyof MqttSnClientEvents>(
   client: MQTTSN,

@@ -7,13 +7,9 @@
 import * as assert from 'node:assert/strict';
 import type { GatewayLogEntry } from '../../lib/gateway';
 import { delay } from '../helpers/mqtt-inbox';
-import { startRig, waitFor, type Rig } from '../client/support';
+import { startRig, uniq, waitFor, type Rig } from '../client/support';
 
 const BURST = 5000;
-
-function uniq(prefix: string): string {
-  return `${prefix}-${Math.random().toString(16).slice(2, 10)}`;
-}
 
 for (const mode of ['transparent', 'aggregating'] as const) {
   describe(`back-pressure towards one client (${mode} gateway, default limits)`, function () {
@@ -43,7 +39,7 @@ for (const mode of ['transparent', 'aggregating'] as const) {
       const sends: Promise<unknown>[] = [];
       for (let seq = 0; seq < BURST; seq++) sends.push(rig.inbox.client.publishAsync(topic, String(seq), { qos: 1 }));
       await Promise.all(sends);
-      await waitFor(() => seen.size === BURST, 90000, `all ${BURST} messages (${seen.size} so far)`);
+      await waitFor(() => seen.size === BURST, 90000, `all ${BURST} messages`);
       const { stats } = rig.gateway;
       console.log(`      ${mode}: ${BURST} sent, ${BURST - seen.size} lost, ${copies - seen.size} duplicated; ${stats.held} waited for room, ${stats.refusedQos12} refused`);
       assert.equal(stats.refusedQos12, 0);

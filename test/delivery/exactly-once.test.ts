@@ -9,7 +9,7 @@ import type { MQTTSN } from '../../lib/client';
 import { impairedLink, type ImpairmentCounts } from '../helpers/impairment';
 import { LossyRelay } from '../helpers/lossy-relay';
 import { delay } from '../helpers/mqtt-inbox';
-import { startRig, waitFor, type Rig } from '../client/support';
+import { startRig, uniq, waitFor, type Rig } from '../client/support';
 
 const MESSAGES = Number(process.env.EO_N ?? 1000);
 const RETRY_MS = 150;
@@ -38,10 +38,6 @@ class Tally {
     for (let seq = 0; seq < MESSAGES; seq++) if (!this.seen.has(seq)) lost++;
     return { lost, duplicated };
   }
-}
-
-function uniq(prefix: string): string {
-  return `${prefix}-${Math.random().toString(16).slice(2, 10)}`;
 }
 
 describe('nothing lost, nothing twice: 1000 messages each way through 20 % loss, 10 % duplication and reordering', function () {
@@ -103,7 +99,7 @@ describe('nothing lost, nothing twice: 1000 messages each way through 20 % loss,
     const sends: Promise<unknown>[] = [];
     for (let seq = 0; seq < MESSAGES; seq++) sends.push(rig.inbox.client.publishAsync(topic, `down ${seq}`, { qos }));
     await Promise.all(sends);
-    await waitFor(() => tally.distinct === MESSAGES, 200000, 'every message at the client').catch((e) => { console.log(tally.distinct, client.state, rig.gateway.stats); throw e; });
+    await waitFor(() => tally.distinct === MESSAGES, 200000, 'every message at the client');
     await delay(QUIET_MS);
     return tally;
   }

@@ -31,6 +31,7 @@ function setup(options: GatewayOptions = {}): { clock: ManualClock; sent: Packet
     ended: (_session, reason) => ended.push(reason),
   };
   const link: UpstreamLink = {
+    available: true,
     open: (params, done) => {
       will = params.will;
       done();
