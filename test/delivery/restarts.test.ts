@@ -4,14 +4,49 @@
  * killed under a sleeping client.
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as mqtt from 'mqtt';
 import { MqttSnGateway } from '../../lib/gateway';
-import type { MQTTSN } from '../../lib/client';
+import { MqttSnClient, type MQTTSN } from '../../lib/client';
 import { MqttSnError } from '../../lib/errors';
 import { runGateway, waitForOutput, type GatewayProcess } from '../helpers/gateway-process';
-import { MosquittoProcess } from '../helpers/mosquitto-process';
+import { startPrivateMosquitto, type RunningBroker } from '../helpers/brokers';
+import { freeTcpPort, freeUdpPort } from '../helpers/net';
 import { delay } from '../helpers/mqtt-inbox';
 import { newClient, uniq, waitFor } from '../client/support';
+
+/** A private mosquitto with persistence, which a test stops and starts again on its port. */
+class MosquittoProcess {
+  private constructor(
+    private running: RunningBroker,
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  static async start(): Promise<MosquittoProcess> {
+    const port = await freeTcpPort();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mqttsn-persistence-'));
+    return new MosquittoProcess(await startPrivateMosquitto(port, dir), port, dir);
+  }
+
+  /** Stops it (SIGTERM saves the persistent sessions) and starts it again after `downMs`. */
+  async restart(downMs: number): Promise<void> {
+    await this.running.stop();
+    await delay(downMs);
+    this.running = await startPrivateMosquitto(this.port, this.dir);
+  }
+
+  async close(): Promise<void> {
+    await this.running.stop();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
 
 describe('surviving a broker restart', function () {
   this.timeout(90000);
@@ -167,5 +202,86 @@ describe('two gateways in front of one broker: a sleeping client fails over', fu
     for (const copies of seen.values()) duplicated += copies - 1;
     console.log(`      failover: 20 QoS 1 sent while asleep (10 after gateway A was killed), ${20 - [...seen.keys()].filter((s) => s < 20).length} lost, ${duplicated} duplicated; wake-up at the dead gateway rejected with code ${refused.code}`);
     await atB.disconnect();
+  });
+});
+
+describe('surviving a gateway restart', function () {
+  this.timeout(90000);
+  let broker: MosquittoProcess;
+  let gateway: GatewayProcess | undefined;
+  let client: MqttSnClient | undefined;
+  let watcher: mqtt.MqttClient | undefined;
+
+  function startGateway(port: number): Promise<RegExpMatchArray> {
+    gateway = runGateway(['--port', String(port), '--host', '127.0.0.1', '--broker', broker.url, '--mode', 'transparent']);
+    return waitForOutput(gateway, /listening on udp/);
+  }
+
+  beforeEach(async () => {
+    broker = await MosquittoProcess.start();
+  });
+
+  afterEach(async () => {
+    await client?.end(true);
+    client = undefined;
+    await watcher?.endAsync(true);
+    watcher = undefined;
+    if (gateway && gateway.child.exitCode === null && gateway.child.signalCode === null) gateway.child.kill('SIGTERM');
+    await gateway?.exited;
+    await broker.close();
+  });
+
+  it('gateway killed and restarted mid-stream: the managed client reconnects by itself with its session; none lost', async () => {
+    const port = await freeUdpPort();
+    await startGateway(port);
+    const up = uniq('gwrestart/up');
+    const down = uniq('gwrestart/down');
+    watcher = await mqtt.connectAsync(broker.url, { clientId: uniq('watcher'), clean: false });
+    const arrived = new Map<number, number>();
+    watcher.on('message', (topic, payload) => {
+      if (topic !== up) return;
+      const seq = Number(payload.toString());
+      arrived.set(seq, (arrived.get(seq) ?? 0) + 1);
+    });
+    await watcher.subscribeAsync(up, { qos: 1 });
+
+    client = new MqttSnClient({
+      host: '127.0.0.1',
+      port,
+      clientId: uniq('restarted'),
+      cleanSession: false,
+      keepAlive: 10,
+      retry: { interval: 300, count: 3 },
+      congestionDelay: 200,
+      reconnect: { minDelay: 200, maxDelay: 1000 },
+      logLevel: 0,
+    });
+    const received = new Set<string>();
+    client.on('message', (_topic, payload) => received.add(Buffer.from(payload).toString()));
+    const reconnects: boolean[] = [];
+    client.on('connect', (info) => reconnects.push(info.reconnected));
+    await client.connect();
+    await client.subscribe(down, { qos: 1 });
+
+    const total = 100;
+    const rejected: number[] = [];
+    const running = gateway as GatewayProcess;
+    for (let seq = 0; seq < total; seq++) {
+      if (seq === 30) {
+        running.child.kill('SIGKILL');
+        await running.exited;
+        // Published while no gateway runs: the broker keeps it for the client's session.
+        for (let n = 0; n < 20; n++) await watcher.publishAsync(down, `down ${n}`, { qos: 1 });
+        await startGateway(port);
+      }
+      await client.publish(up, String(seq), { qos: 1 }).catch((error: MqttSnError) => rejected.push(error.code));
+    }
+    await waitFor(() => arrived.size === total, 20000, 'every message at the broker');
+    await waitFor(() => received.size === 20, 20000, 'every message published while the gateway was down');
+    let duplicated = 0;
+    for (const copies of arrived.values()) duplicated += copies - 1;
+    console.log(`      gateway restart: ${total} QoS 1 sent, ${total - arrived.size} lost, ${duplicated} duplicated, ${rejected.length} rejected; 20 sent to the client while the gateway was down, ${20 - received.size} lost; reconnected ${reconnects.filter((r) => r).length} time(s)`);
+    assert.deepEqual(rejected, [], 'no call rejected');
+    assert.ok(reconnects.includes(true), 'the client reconnected by itself');
   });
 });
