@@ -58,6 +58,8 @@ export class GatewaySession implements UpstreamSink {
   /** The CONNECT being answered, and the one accepted last with when. */
   private lastConnect: Connect | undefined;
   private acceptedConnect: { packet: Connect; at: number } | undefined;
+  /** Whether a packet other than CONNECT came after the last CONNACK. */
+  private heardSinceAccept = false;
   /** Client QoS 1 publishes waiting for the broker. */
   private readonly pendingQos1 = new Set<number>();
   /** Client QoS 2 publishes: 'pending' at the broker, 'received' once PUBREC went out. */
@@ -130,12 +132,14 @@ export class GatewaySession implements UpstreamSink {
   // ---------------------------------------------------------------- connect
 
   /**
-   * Whether `packet` repeats the CONNECT this session accepted within a copy's lifetime on the
-   * wire, with the same flags: a retransmission whose CONNACK was lost, or a late copy.
+   * Whether `packet` repeats the CONNECT this session accepted, with the same flags, within a
+   * copy's lifetime on the wire and before anything else came from the client: a retransmission
+   * whose CONNACK was lost, or a copy of it. Once the client has sent anything else, a CONNECT
+   * cannot be told from a reconnect (the client may have started afresh) and is taken for one.
    */
   isCopyOfConnect(packet: Connect): boolean {
     const accepted = this.acceptedConnect;
-    if (this.state !== 'active' || !accepted) return false;
+    if (this.state !== 'active' || !accepted || this.heardSinceAccept) return false;
     const { retry } = this.host.options;
     return (
       packet.cleanSession === accepted.packet.cleanSession &&
@@ -187,6 +191,7 @@ export class GatewaySession implements UpstreamSink {
       }
       this.state = 'active';
       if (this.lastConnect) this.acceptedConnect = { packet: this.lastConnect, at: this.host.timers.now() };
+      this.heardSinceAccept = false;
       this.arm();
       this.send({ type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
       this.host.connected(this);
@@ -250,6 +255,7 @@ export class GatewaySession implements UpstreamSink {
   handle(packet: Packet): void {
     if (this.state === 'ended') return;
     this.touch();
+    this.heardSinceAccept = true;
     const handler = GatewaySession.handlers[packet.type] as ((session: GatewaySession, packet: Packet) => void) | undefined;
     if (handler) handler(this, packet);
     else this.host.log('debug', `client ${this.clientId}: ignored ${packet.type}`);

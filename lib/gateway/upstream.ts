@@ -88,6 +88,8 @@ export class TransparentLink implements UpstreamLink {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private reconnectDelay = RECONNECT_MIN_MS;
   private reconnecting = false;
+  /** Publishes handed to the connection and not settled yet. */
+  private readonly unsettled = new Set<(error?: Error) => void>();
   /** Whether the broker kept the session at the last CONNACK. */
   private sessionPresent = false;
 
@@ -160,6 +162,7 @@ export class TransparentLink implements UpstreamLink {
         this.client = undefined;
         this.log('warn', `broker connection of ${params.clientId} lost: connecting again`);
         this.scheduleReconnect();
+        this.failUnsettled('connection to the broker lost');
       }
     });
     holdAcknowledgements(client, (packet, taken) => {
@@ -218,8 +221,20 @@ export class TransparentLink implements UpstreamLink {
   publish(message: DownstreamMessage, done: (error?: Error) => void): void {
     this.withClient((client) => {
       corkForTurn(client);
-      client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, (error) => done(error ?? undefined));
+      // MQTT.js keeps a QoS 1/2 publish of a lost connection for a reconnect of that same client,
+      // which never comes: its caller hears of the loss when the connection closes.
+      const settle = (error?: Error): void => {
+        if (!this.unsettled.delete(settle)) return;
+        done(error);
+      };
+      this.unsettled.add(settle);
+      client.publish(message.topic, message.payload, { qos: message.qos, retain: message.retain }, (error) => settle(error ?? undefined));
     });
+  }
+
+  /** Fails the publishes the lost connection will never settle. */
+  private failUnsettled(reason: string): void {
+    for (const settle of [...this.unsettled]) settle(new Error(reason));
   }
 
   subscribe(filter: string, qos: SessionQoS, done: (granted: number) => void): void {

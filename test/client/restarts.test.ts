@@ -131,7 +131,8 @@ describe('MqttSnClient in a plain program survives gateway and broker restarts (
     await expectDelivery(program, subscriber, `${prefix}/in`, 'after the broker restart', mark);
 
     const counts = await stopAndCount(program, received);
-    assert.ok(counts.reconnects >= 2, `reconnected after each restart (${counts.reconnects})`);
+    // The gateway restart needs a new session; across the broker restart the gateway keeps it.
+    assert.ok(counts.reconnects >= 1, `reconnected after the gateway restart (${counts.reconnects})`);
   });
 
   it('with a small hold bound, the publishes beyond it during an outage reject with 715; the rest arrive', async () => {

@@ -9,6 +9,7 @@ import type { MQTTSN } from '../../lib/client';
 import { impairedLink, type ImpairmentCounts } from '../helpers/impairment';
 import { LossyRelay } from '../helpers/lossy-relay';
 import { delay } from '../helpers/mqtt-inbox';
+import { BROKER_KINDS } from '../helpers/brokers';
 import { startRig, uniq, waitFor, type Rig } from '../client/support';
 
 const MESSAGES = Number(process.env.EO_N ?? 1000);
@@ -40,7 +41,7 @@ class Tally {
   }
 }
 
-describe('nothing lost, nothing twice: 1000 messages each way through 20 % loss, 10 % duplication and reordering', function () {
+for (const kind of BROKER_KINDS) describe(`nothing lost, nothing twice: 1000 messages each way through 20 % loss, 10 % duplication and reordering (${kind})`, function () {
   this.timeout(240000);
   let rig: Rig;
   let relay: LossyRelay;
@@ -50,16 +51,17 @@ describe('nothing lost, nothing twice: 1000 messages each way through 20 % loss,
   let seed = 0;
 
   beforeEach(async () => {
-    rig = await startRig('embedded', { retry: { interval: RETRY_MS, count: 20 }, limits: { maxInFlight: WINDOW } });
+    rig = await startRig(kind, { retry: { interval: RETRY_MS, count: 20 }, limits: { maxInFlight: WINDOW } });
     relay = await LossyRelay.start({ address: '127.0.0.1', port: rig.port });
     seed = Math.floor(Math.random() * 2 ** 31);
     const impaired = impairedLink({ loss: 0.2, duplicate: 0.1, reorder: 0.2, maxDelayMs: 2 * RETRY_MS, seed });
-    relay.rule = impaired.rule;
     link = impaired.counts;
     client = rig.client([`RetryInterval=${RETRY_MS / 1000}`, 'RetryCount=20', `MaxInFlight=${WINDOW}`]);
     client.timeout = 0;
     client.keepAliveInterval = 30;
     await client.connectTo('127.0.0.1', relay.address().port);
+    // From here on: a copy of the CONNECT delayed past the client's next packets would start a new session.
+    relay.rule = impaired.rule;
   });
 
   afterEach(async () => {
@@ -69,7 +71,7 @@ describe('nothing lost, nothing twice: 1000 messages each way through 20 % loss,
 
   function report(what: string, tally: Tally): { lost: number; duplicated: number } {
     const result = tally.result();
-    console.log(`      ${what}: ${MESSAGES} sent, ${result.lost} lost, ${result.duplicated} duplicated (link: ${link.lost} packets lost, ${link.duplicated} duplicated, ${link.delayed} delayed; seed ${seed})`);
+    console.log(`      ${what} (${kind}): ${MESSAGES} sent, ${result.lost} lost, ${result.duplicated} duplicated (link: ${link.lost} packets lost, ${link.duplicated} duplicated, ${link.delayed} delayed; seed ${seed})`);
     return result;
   }
 
@@ -96,9 +98,12 @@ describe('nothing lost, nothing twice: 1000 messages each way through 20 % loss,
       if (event.topicName === topic) tally.add(event.message);
     });
     await client.subscribe(topic, 0, qos);
-    const sends: Promise<unknown>[] = [];
-    for (let seq = 0; seq < MESSAGES; seq++) sends.push(rig.inbox.client.publishAsync(topic, `down ${seq}`, { qos }));
-    await Promise.all(sends);
+    // At most WINDOW unacknowledged at a time, as the client does the other way.
+    for (let first = 0; first < MESSAGES; first += WINDOW) {
+      const batch: Promise<unknown>[] = [];
+      for (let seq = first; seq < Math.min(first + WINDOW, MESSAGES); seq++) batch.push(rig.inbox.client.publishAsync(topic, `down ${seq}`, { qos }));
+      await Promise.all(batch);
+    }
     await waitFor(() => tally.distinct === MESSAGES, 200000, 'every message at the client');
     await delay(QUIET_MS);
     return tally;
@@ -111,6 +116,8 @@ describe('nothing lost, nothing twice: 1000 messages each way through 20 % loss,
   it('QoS 2 to the client: each message is delivered exactly once', async () => {
     assert.deepEqual(report('QoS 2 broker -> client', await receiveAll(2)), { lost: 0, duplicated: 0 });
   });
+
+  if (kind !== 'embedded') return; // QoS 1 once is enough: its path does not depend on the broker
 
   it('QoS 1 from the client: none lost', async () => {
     assert.equal(report('QoS 1 client -> broker', await publishAll(1)).lost, 0);
