@@ -92,9 +92,10 @@ export class GatewaySession implements UpstreamSink {
         idle: () => this.onOutboxIdle(),
         refused: (topic) => this.onTopicRefused(topic),
         lost: (reason) => this.lose(reason),
-        // Not while a SUBACK is awaited: it may come after the held message on the same connection.
-        // Not for a sleeping client of a shared connection: every other client would wait too.
-        mayHold: () => this.subscribing === 0 && (host.options.mode === 'transparent' || this.state !== 'asleep'),
+        // Only on a connection of the client's own (transparent mode): on the shared one every other
+        // client would wait for one that stopped acknowledging. Not while a SUBACK is awaited: it may
+        // come after the held message on the same connection.
+        mayHold: () => host.options.mode === 'transparent' && this.subscribing === 0,
         // While a client with a persistent session sleeps, the broker keeps its messages: they
         // outlive this gateway, and another gateway takes them over when the client comes back there.
         keepAtBroker: () => host.options.mode === 'transparent' && !this.cleanSession && this.state === 'asleep',
