@@ -86,9 +86,20 @@ export class TopicTable {
 
   /** Notes that `oldId` is now `newId` (after re-registration on a new gateway). */
   rename(oldId: number, newId: number): void {
-    if (oldId === newId) return;
-    this.renamed.set(oldId, newId);
-    for (const [from, to] of this.renamed) if (to === oldId) this.renamed.set(from, newId);
+    this.renameAll(new Map([[oldId, newId]]));
+  }
+
+  /**
+   * Notes one new gateway's ids for the old ones, all at once: an id the old session gave one
+   * name may be what the new session gave another, so the renamings must not chain into each other.
+   */
+  renameAll(renamings: ReadonlyMap<number, number>): void {
+    for (const [from, to] of this.renamed) {
+      const next = renamings.get(to);
+      if (next !== undefined) this.renamed.set(from, next);
+    }
+    for (const [oldId, newId] of renamings) this.renamed.set(oldId, newId);
+    for (const [from, to] of this.renamed) if (from === to) this.renamed.delete(from);
   }
 
   /** A clean session starts from nothing. */

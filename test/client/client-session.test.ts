@@ -364,6 +364,57 @@ describe('MQTTSN client protocol state machine', () => {
     assert.equal(h.session.state, 'disconnected', 'and lost when it sleeps past the duration');
   });
 
+  it('keeps ids working after a failover whose gateway gives them out the other way round', async () => {
+    const h = harness(['RetryInterval=1', 'RetryCount=1', 'PingTimeout=1'], 0, true);
+    connect(h);
+    h.session.register('a', () => undefined, () => undefined);
+    h.session.handle({ type: 'REGACK', topicId: 1, msgId: sentOf(h, 'REGISTER')[0].msgId, returnCode: 0 });
+    h.session.subscribe('b', 0, 1, () => undefined, () => undefined);
+    h.session.handle({ type: 'SUBACK', qos: 1, topicId: 2, msgId: sentOf(h, 'SUBSCRIBE')[0].msgId, returnCode: 0 });
+    loseGateway(h);
+    h.sent.length = 0;
+    h.session.reconnect(false, () => undefined, (e) => assert.fail(e.description));
+    h.session.handle({ type: 'CONNACK', returnCode: 0 });
+    await settle();
+    h.session.handle({ type: 'REGACK', topicId: 2, msgId: sentOf(h, 'REGISTER')[0].msgId, returnCode: 0 });
+    h.session.handle({ type: 'SUBACK', qos: 1, topicId: 1, msgId: sentOf(h, 'SUBSCRIBE')[0].msgId, returnCode: 0 });
+    await settle();
+    for (const topicId of [1, 2]) {
+      h.session.publish({ topicId, topicIdType: 0, qos: 0, payload: Buffer.from('x'), retain: false, dup: false }, () => undefined, (e) => assert.fail(e.description));
+    }
+    assert.deepEqual(sentOf(h, 'PUBLISH').map((p) => p.topicId), [2, 1], '"a" is 2 now, "b" is 1');
+  });
+
+  it('registers the name of a kept publish again when the restore could not: never sent with the old id', async () => {
+    const h = harness(['RetryInterval=1', 'RetryCount=1', 'PingTimeout=1'], 0, true);
+    connect(h);
+    h.session.register('a/b', () => undefined, () => undefined);
+    h.session.handle({ type: 'REGACK', topicId: 1, msgId: sentOf(h, 'REGISTER')[0].msgId, returnCode: 0 });
+    h.session.subscribe('c/d', 0, 1, () => undefined, () => undefined);
+    h.session.handle({ type: 'SUBACK', qos: 1, topicId: 2, msgId: sentOf(h, 'SUBSCRIBE')[0].msgId, returnCode: 0 });
+    let acked = false;
+    const publish = { topicId: 1, topicIdType: 0 as const, topicName: 'a/b', qos: 1 as const, payload: Buffer.from('x'), retain: false, dup: false };
+    h.session.publish(publish, () => (acked = true), (e) => assert.fail(e.description));
+    h.advance(2000);
+    assert.equal(h.lostCalls, 1);
+    h.sent.length = 0;
+    h.session.reconnect(false, () => undefined, (e) => assert.fail(e.description));
+    h.session.handle({ type: 'CONNACK', returnCode: 0 });
+    await settle();
+    // The new gateway gives "c/d" the id "a/b" had, and refuses the first REGISTER of "a/b".
+    h.session.handle({ type: 'SUBACK', qos: 1, topicId: 1, msgId: sentOf(h, 'SUBSCRIBE')[0].msgId, returnCode: 0 });
+    h.session.handle({ type: 'REGACK', topicId: 0, msgId: sentOf(h, 'REGISTER')[0].msgId, returnCode: 3 });
+    await settle();
+    assert.deepEqual(sentOf(h, 'PUBLISH'), [], 'not sent under an id that names another topic here');
+    const again = sentOf(h, 'REGISTER');
+    assert.deepEqual(again.map((r) => r.topicName), ['a/b', 'a/b']);
+    h.session.handle({ type: 'REGACK', topicId: 3, msgId: again[1].msgId, returnCode: 0 });
+    const [sent] = sentOf(h, 'PUBLISH');
+    assert.equal(sent.topicId, 3);
+    h.session.handle({ type: 'PUBACK', topicId: 3, msgId: sent.msgId, returnCode: 0 });
+    assert.ok(acked);
+  });
+
   it('keeps a topic id from a SUBACK working after a failover', async () => {
     const h = harness(['RetryInterval=1', 'RetryCount=1', 'PingTimeout=1'], 0, true);
     connect(h);

@@ -10,6 +10,8 @@ import { register } from './register';
 import { subscribe } from './subscribe';
 
 export async function restore(core: SessionCore, ownNames: Map<string, number>, subscriptions: Subscription[]): Promise<void> {
+  // Applied together once every answer is in: see TopicTable.renameAll.
+  const renamings = new Map<number, number>();
   const registrations = [...ownNames].map(
     ([name, oldId]) =>
       new Promise<void>((resolve) => {
@@ -17,7 +19,7 @@ export async function restore(core: SessionCore, ownNames: Map<string, number>, 
           core,
           name,
           (newId) => {
-            core.topics.rename(oldId, newId);
+            renamings.set(oldId, newId);
             resolve();
           },
           () => resolve(),
@@ -30,13 +32,14 @@ export async function restore(core: SessionCore, ownNames: Map<string, number>, 
       new Promise<void>((resolve) => {
         const renumber = (result: { topicId: number }): void => {
           // The caller may publish with the id the old gateway's SUBACK gave.
-          if (s.topicId !== 0 && result.topicId !== 0) core.topics.rename(s.topicId, result.topicId);
+          if (s.topicId !== 0 && result.topicId !== 0) renamings.set(s.topicId, result.topicId);
           resolve();
         };
         subscribe(core, s.topic, s.topicIdType, s.qos, renumber, () => resolve(), true);
       }),
   );
   await Promise.all([...registrations, ...resubscriptions]);
+  core.topics.renameAll(renamings);
   const kept = core.suspended;
   core.suspended = [];
   for (const op of kept) resubmit(core, op);
@@ -56,6 +59,13 @@ function resubmit(core: SessionCore, op: Operation): void {
   if (packet?.type === 'PUBREL') {
     // PUBREC came: the old gateway took the message over, sending it again could deliver it twice.
     op.resolve(undefined);
+    return;
+  }
+  if (packet?.type === 'PUBLISH' && packet.topicIdType === 0 && op.topicName !== undefined && core.topics.idOf(op.topicName) === undefined) {
+    // Its name is not registered on this gateway (the REGISTER above failed): the old id may
+    // name another topic here, so the name is registered first, or the publish fails.
+    const name = op.topicName;
+    register(core, name, () => resubmit(core, op), (error) => op.reject(error), true);
     return;
   }
   core.ops.add(op);
