@@ -10,7 +10,7 @@ import { impairedLink, type ImpairmentCounts } from '../helpers/impairment';
 import { LossyRelay } from '../helpers/lossy-relay';
 import { delay } from '../helpers/mqtt-inbox';
 import { BROKER_KINDS } from '../helpers/brokers';
-import { startRig, uniq, waitFor, type Rig } from '../client/support';
+import { startRig, uniq, type Rig } from '../client/support';
 
 const MESSAGES = Number(process.env.EO_N ?? 1000);
 const RETRY_MS = 150;
@@ -18,6 +18,35 @@ const RETRY_MS = 150;
 const WINDOW = 16;
 /** Long enough for every late copy to have arrived. */
 const QUIET_MS = 4 * RETRY_MS + 500;
+
+/** Nothing new arriving for this long means stuck, however slow the machine. */
+const STALL_MS = 30000;
+
+/**
+ * Waits until `count()` reaches `target`, as long as it keeps growing: a loaded machine is slow, a
+ * stuck delivery stops. A stall fails with `state()` (what the client and gateway looked like).
+ */
+async function whileProgressing(count: () => number, target: number, what: string, state: () => string): Promise<void> {
+  let last = count();
+  let lastChange = Date.now();
+  while (count() < target) {
+    if (count() !== last) {
+      last = count();
+      lastChange = Date.now();
+    } else if (Date.now() - lastChange > STALL_MS) {
+      throw new Error(`${what}: ${last} of ${target}, nothing new for ${STALL_MS} ms; ${state()}`);
+    }
+    await delay(10);
+  }
+}
+
+/** Awaits every call, failing when none settles any more. */
+async function settledAll(calls: Promise<unknown>[], what: string, state: () => string): Promise<void> {
+  let settled = 0;
+  for (const call of calls) void call.then(() => settled++, () => settled++);
+  await whileProgressing(() => settled, calls.length, `${what} settled`, state);
+  await Promise.all(calls);
+}
 
 /** How often each sequence number arrived. */
 class Tally {
@@ -69,6 +98,11 @@ for (const kind of BROKER_KINDS) describe(`nothing lost, nothing twice: 1000 mes
     await rig.stop();
   });
 
+  /** What the client and the gateway looked like, for a failure message. */
+  function state(): string {
+    return `client ${client.state}; gateway ${JSON.stringify(rig.gateway.stats)}`;
+  }
+
   function report(what: string, tally: Tally): { lost: number; duplicated: number } {
     const result = tally.result();
     console.log(`      ${what} (${kind}): ${MESSAGES} sent, ${result.lost} lost, ${result.duplicated} duplicated (link: ${link.lost} packets lost, ${link.duplicated} duplicated, ${link.delayed} delayed; seed ${seed})`);
@@ -85,8 +119,8 @@ for (const kind of BROKER_KINDS) describe(`nothing lost, nothing twice: 1000 mes
     const id = await client.registerTopic(topic);
     const sends: Promise<void>[] = [];
     for (let seq = 0; seq < MESSAGES; seq++) sends.push(client.publishMessage(id, 0, qos, `up ${seq}`));
-    await Promise.all(sends);
-    await waitFor(() => tally.distinct === MESSAGES, 20000, 'every message at the broker');
+    await settledAll(sends, 'the publishes', state);
+    await whileProgressing(() => tally.distinct, MESSAGES, 'messages at the broker', state);
     await delay(QUIET_MS);
     return tally;
   }
@@ -102,9 +136,9 @@ for (const kind of BROKER_KINDS) describe(`nothing lost, nothing twice: 1000 mes
     for (let first = 0; first < MESSAGES; first += WINDOW) {
       const batch: Promise<unknown>[] = [];
       for (let seq = first; seq < Math.min(first + WINDOW, MESSAGES); seq++) batch.push(rig.inbox.client.publishAsync(topic, `down ${seq}`, { qos }));
-      await Promise.all(batch);
+      await settledAll(batch, `the publishes from ${first} on`, state);
     }
-    await waitFor(() => tally.distinct === MESSAGES, 200000, 'every message at the client');
+    await whileProgressing(() => tally.distinct, MESSAGES, 'messages at the client', state);
     await delay(QUIET_MS);
     return tally;
   }
