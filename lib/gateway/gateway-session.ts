@@ -92,10 +92,11 @@ export class GatewaySession implements UpstreamSink {
         idle: () => this.onOutboxIdle(),
         refused: (topic) => this.onTopicRefused(topic),
         lost: (reason) => this.lose(reason),
-        // Only on a connection of the client's own (transparent mode): on the shared one every other
-        // client would wait for one that stopped acknowledging. Not while a SUBACK is awaited: it may
-        // come after the held message on the same connection.
-        mayHold: () => host.options.mode === 'transparent' && this.subscribing === 0,
+        // Held only on a connection of the client's own (transparent mode): on the shared one every
+        // other client would wait for one that stopped acknowledging. While a SUBACK is awaited it
+        // may come behind the messages on the same connection: they go in beyond the bound (the
+        // memory limits still apply) rather than be refused, until it has come.
+        whenFull: () => (host.options.mode !== 'transparent' ? 'refuse' : this.subscribing === 0 ? 'hold' : 'over'),
         // While a client with a persistent session sleeps, the broker keeps its messages: they
         // outlive this gateway, and another gateway takes them over when the client comes back there.
         keepAtBroker: () => host.options.mode === 'transparent' && !this.cleanSession && this.state === 'asleep',

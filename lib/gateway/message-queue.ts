@@ -45,6 +45,7 @@ export class MessageQueue {
   /** Queues a message the session accepted before, beyond the limit if need be. */
   pushOver(message: DownstreamMessage): void {
     this.items.push(message);
+    this.size += messageBytes(message);
   }
 
   push(message: DownstreamMessage): PushResult {

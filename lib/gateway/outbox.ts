@@ -26,8 +26,12 @@ export interface OutboxHost {
   refused(topic: string): void;
   /** The client stopped answering: every retransmission of a delivery went unanswered. */
   lost(reason: string): void;
-  /** Whether a message the full queue cannot take may wait, its broker acknowledgement held. */
-  mayHold(): boolean;
+  /**
+   * What becomes of a QoS 1/2 message the full queue cannot take: it waits, its broker
+   * acknowledgement held ('hold'); it is taken beyond the bound ('over'); or refused, counted and
+   * logged ('refuse').
+   */
+  whenFull(): 'hold' | 'over' | 'refuse';
   /** Whether QoS 1/2 messages stay with the broker for now (a persistent session asleep): none is taken in. */
   keepAtBroker(): boolean;
 }
@@ -96,8 +100,8 @@ export class Outbox {
   /**
    * Takes a message from the broker and sends what it can. `accepted` runs once the message is
    * queued: a QoS 1/2 message the full queue cannot take waits (and with it the broker's
-   * acknowledgement, so that the broker keeps what the client cannot take yet) while the session
-   * allows holding; otherwise it is refused, counted and logged.
+   * acknowledgement, so that the broker keeps what the client cannot take yet), goes in beyond
+   * the bound, or is refused, counted and logged, as the session says (OutboxHost.whenFull).
    */
   add(message: DownstreamMessage, accepted: () => void = () => undefined): void {
     if (this.closed) {
@@ -105,12 +109,16 @@ export class Outbox {
       accepted();
       return;
     }
-    if (message.qos > 0 && (this.waiting.length > 0 || !this.roomFor(message)) && this.host.mayHold()) {
+    const full = message.qos > 0 && (this.waiting.length > 0 || !this.roomFor(message));
+    const policy = full ? this.host.whenFull() : 'refuse';
+    if (policy === 'hold') {
       this.waiting.push({ message, accepted });
       this.host.stats.held++;
       return;
     }
-    this.enqueue(message);
+    this.admitWaiting();
+    if (policy === 'over') this.queue.pushOver(message);
+    else this.enqueue(message);
     accepted();
     this.pump();
   }
@@ -150,16 +158,20 @@ export class Outbox {
   pump(): void {
     if (this.closed) return;
     this.sendQueued();
-    // Room made: the messages waiting come in (all of them, once the session may hold no more).
+    if (this.admitWaiting()) this.sendQueued();
+    if (this.idle && this.host.canSend()) this.host.idle();
+  }
+
+  /** Room made: the messages waiting come in (all of them, once the session holds no more). True when any came. */
+  private admitWaiting(): boolean {
     let admitted = false;
-    while (this.waiting.length > 0 && (this.roomFor(this.waiting[0].message) || !this.host.mayHold())) {
+    while (this.waiting.length > 0 && (this.roomFor(this.waiting[0].message) || this.host.whenFull() !== 'hold')) {
       const { message, accepted } = this.waiting.shift() as Waiting;
       this.queue.pushOver(message);
       accepted();
       admitted = true;
     }
-    if (admitted) this.sendQueued();
-    if (this.idle && this.host.canSend()) this.host.idle();
+    return admitted;
   }
 
   private sendQueued(): void {

@@ -7,6 +7,7 @@
 import * as assert from 'node:assert/strict';
 import type { GatewayLogEntry } from '../../lib/gateway';
 import { delay } from '../helpers/mqtt-inbox';
+import { RawClient } from '../helpers/gateway-raw-client';
 import { startRig, uniq, waitFor, type Rig } from '../client/support';
 
 const BURST = 5000;
@@ -45,6 +46,48 @@ describe('back-pressure towards one client (transparent gateway, default limits)
     assert.equal(stats.undelivered, 0);
     assert.ok(stats.held > 0, 'the queue filled up and the broker was made to wait');
     await client.disconnect();
+  });
+});
+
+describe('back-pressure while a SUBSCRIBE is answered (transparent gateway)', function () {
+  this.timeout(60000);
+  let rig: Rig;
+  let raw: RawClient | undefined;
+
+  beforeEach(async () => {
+    // Retransmissions far apart: the client below takes its time before acknowledging.
+    rig = await startRig('embedded', { logLevel: 'error', retry: { interval: 10000, count: 3 } });
+  });
+
+  afterEach(async () => {
+    if (raw) await RawClient.closeAll([raw]);
+    raw = undefined;
+    await rig.stop();
+  });
+
+  it('takes the messages that come before the SUBACK beyond the bound instead of refusing them: a burst with a repeated SUBSCRIBE arrives whole', async () => {
+    const burst = 400;
+    const client = await RawClient.open(rig.port);
+    raw = client;
+    await client.connect(uniq('resub'), 60);
+    const topic = uniq('burst/resub');
+    const subscribe = { type: 'SUBSCRIBE', dup: false, qos: 1, topicIdType: 0, msgId: 7, topicId: topic } as const;
+    const { topicId } = await client.request(subscribe, 'SUBACK');
+    await Promise.all(Array.from({ length: burst }, (_, n) => rig.inbox.client.publishAsync(topic, String(n), { qos: 1 })));
+    // The window and the queue are full, the broker waits: now the client's SUBSCRIBE comes again.
+    await waitFor(() => rig.gateway.stats.held > 0, 20000, 'the broker made to wait');
+    const again = await client.request({ ...subscribe, dup: true }, 'SUBACK', 10000);
+    assert.equal(again.returnCode, 0);
+    const seen = new Set<string>();
+    while (seen.size < burst) {
+      const publish = await client.next('PUBLISH', 20000);
+      assert.equal(publish.topicId, topicId);
+      seen.add(publish.payload.toString());
+      client.send({ type: 'PUBACK', topicId, msgId: publish.msgId, returnCode: 0 });
+    }
+    const { stats } = rig.gateway;
+    assert.equal(stats.refusedQos12, 0, 'none refused');
+    assert.equal(stats.undelivered, 0);
   });
 });
 
