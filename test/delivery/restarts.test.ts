@@ -11,7 +11,7 @@ import * as mqtt from 'mqtt';
 import { MqttSnGateway } from '../../lib/gateway';
 import { MqttSnClient, type MQTTSN } from '../../lib/client';
 import { MqttSnError } from '../../lib/errors';
-import { runGateway, waitForOutput, type GatewayProcess } from '../helpers/gateway-process';
+import { LISTENING_ON_LOOPBACK, runGateway, waitForOutput, type GatewayProcess } from '../helpers/gateway-process';
 import { startPrivateMosquitto, type RunningBroker } from '../helpers/brokers';
 import { freeTcpPort, freeUdpPort } from '../helpers/net';
 import { delay } from '../helpers/mqtt-inbox';
@@ -130,7 +130,7 @@ describe('two gateways in front of one broker: a sleeping client fails over', fu
   async function startGateway(id: number): Promise<{ process: GatewayProcess; port: number }> {
     const running = runGateway(['--port', '0', '--host', '127.0.0.1', '--broker', broker.url, '--mode', 'transparent', '--gateway-id', String(id)]);
     gateways.push(running);
-    const [, port] = await waitForOutput(running, /listening on udp 127\.0\.0\.1:(\d+)/);
+    const [, port] = await waitForOutput(running, LISTENING_ON_LOOPBACK);
     return { process: running, port: Number(port) };
   }
 
@@ -214,7 +214,7 @@ describe('surviving a gateway restart', function () {
 
   function startGateway(port: number): Promise<RegExpMatchArray> {
     gateway = runGateway(['--port', String(port), '--host', '127.0.0.1', '--broker', broker.url, '--mode', 'transparent']);
-    return waitForOutput(gateway, /listening on udp/);
+    return waitForOutput(gateway, LISTENING_ON_LOOPBACK);
   }
 
   beforeEach(async () => {

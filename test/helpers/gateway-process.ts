@@ -7,6 +7,9 @@ import * as path from 'node:path';
 
 export const GATEWAY_CLI = path.resolve(__dirname, '../../lib/gateway/cli.js');
 
+/** What a gateway process says once it listens on 127.0.0.1, on either UDP engine; the port is group 1. */
+export const LISTENING_ON_LOOPBACK = /listening on (?:native-)?udp 127\.0\.0\.1:(\d+)/;
+
 export interface GatewayProcess {
   child: ChildProcess;
   /** Everything it wrote so far, stdout and stderr together. */
