@@ -23,6 +23,9 @@ Options:
   --mode MODE           transparent (one broker connection per client, default)
                         or aggregating (one shared connection)
   --predefined FILE     JSON object {"<topic id>": "<topic name>"} for all clients
+  --session-store FILE  aggregating mode: keep the sessions of clients with clean
+                        session off (sleeping ones and their messages included) in
+                        FILE, so that they outlive a restart
   --advertise SECONDS   send ADVERTISE every SECONDS (broadcast to 255.255.255.255)
   --advertise-address A ADVERTISE destination address (broadcast or multicast)
   --advertise-port N    ADVERTISE destination port (default: the gateway's port)
@@ -191,6 +194,9 @@ export function parseArguments(argv: readonly string[]): GatewayOptions | undefi
         break;
       case '--will-update-interval':
         options.willUpdateInterval = toInteger(value, flag);
+        break;
+      case '--session-store':
+        options.sessionStore = value;
         break;
       case '--allow-dollar-topics':
         if (value !== 'true' && value !== 'false') throw new UsageError(`${flag} needs true or false, got "${value}"`);

@@ -18,6 +18,7 @@ import { FilterMap } from './memory-budget';
 import { messageBytes } from './message-queue';
 import { shortTopicToId } from '../topic-ids';
 import { TopicRegistry, type PredefinedIndex } from './topic-registry';
+import type { StoredSession } from './session-store';
 import { countCongestion, countUpstream } from './stats';
 
 export type { EndReason, OpenParams, SessionHost, SessionTimers, UpstreamLink, UpstreamSink, Will } from './ports';
@@ -197,6 +198,7 @@ export class GatewaySession implements UpstreamSink {
       this.arm();
       this.send({ type: 'CONNACK', returnCode: ReturnCode.ACCEPTED });
       this.host.connected(this);
+      this.host.changed?.(this);
       this.outbox.pump();
     };
     if (this.linkOpen) {
@@ -210,11 +212,11 @@ export class GatewaySession implements UpstreamSink {
     this.linkWill = willText;
     this.link.open({ clientId: this.clientId, cleanSession: this.cleanSession, keepAlive: this.keepAlive, will }, (error) => {
       this.opening = false;
-      if (!error) {
-        this.linkOpen = true;
-        if (this.subscriptions.size > 0) this.link.restore(this.subscriptions);
-      }
-      finish(error);
+      if (error) return finish(error);
+      this.linkOpen = true;
+      // CONNACK once the broker has the kept subscriptions: what is published after it reaches the client.
+      if (this.subscriptions.size > 0) this.link.restore(this.subscriptions, () => finish());
+      else finish();
     });
   }
 
@@ -261,6 +263,7 @@ export class GatewaySession implements UpstreamSink {
     const handler = GatewaySession.handlers[packet.type] as ((session: GatewaySession, packet: Packet) => void) | undefined;
     if (handler) handler(this, packet);
     else this.host.log('debug', `client ${this.clientId}: ignored ${packet.type}`);
+    this.host.changed?.(this);
   }
 
   private onWillTopic(packet: PacketOf<'WILLTOPIC'>): void {
@@ -442,6 +445,7 @@ export class GatewaySession implements UpstreamSink {
         this.subscriptions.set(filter, granted as SessionQoS);
         this.outbox.allow(filter);
         answer(granted as SessionQoS, topicId, ReturnCode.ACCEPTED);
+        this.host.changed?.(this);
       }
       this.outbox.pump();
     });
@@ -524,6 +528,53 @@ export class GatewaySession implements UpstreamSink {
       return;
     }
     this.outbox.add(message, accepted);
+    this.host.changed?.(this);
+  }
+
+  /** What the session store keeps of this session (its address is the gateway's to add). */
+  snapshot(): Omit<StoredSession, 'asleep'> & { sleepSeconds?: number } {
+    const will = this.will();
+    return {
+      clientId: this.clientId,
+      subscriptions: [...this.subscriptions],
+      messages: this.outbox.pending(),
+      ...(will ? { will } : {}),
+      keepAlive: this.keepAlive,
+      ...(this.state === 'asleep' || this.state === 'awake' ? { sleepSeconds: this.sleepSeconds } : {}),
+    };
+  }
+
+  /** Messages a stored session held: queued in front, to go out once the client can receive. */
+  restoreMessages(messages: DownstreamMessage[]): void {
+    this.outbox.restoreMessages(messages);
+  }
+
+  /**
+   * A stored session of a sleeping client, after a gateway restart: asleep again, its
+   * subscriptions made again and its messages queued, as if the gateway had never stopped.
+   */
+  resumeAsleep(stored: StoredSession & { asleep: NonNullable<StoredSession['asleep']> }, subscribed: () => void): void {
+    this.cleanSession = false;
+    this.keepAlive = stored.keepAlive;
+    this.sleepSeconds = stored.asleep.seconds;
+    if (stored.will) {
+      const { payload, ...topic } = stored.will;
+      this.willTopic = topic;
+      this.willPayload = payload;
+    }
+    this.state = 'asleep';
+    this.restoreMessages(stored.messages);
+    const will = this.will();
+    this.linkWill = willKey(will);
+    this.opening = true;
+    this.link.open({ clientId: this.clientId, cleanSession: false, keepAlive: this.keepAlive, will }, (error) => {
+      this.opening = false;
+      if (error || this.state === 'ended') return subscribed();
+      this.linkOpen = true;
+      this.link.restore(this.subscriptions, subscribed);
+    });
+    this.touch();
+    this.arm();
   }
 
   /** Octets this session holds: queued messages, registered topic names, subscription filters. */
@@ -632,5 +683,6 @@ export class GatewaySession implements UpstreamSink {
     this.outbox.close();
     this.link.close(publishWill);
     this.host.ended(this, reason);
+    this.host.changed?.(this);
   }
 }

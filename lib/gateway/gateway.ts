@@ -30,6 +30,8 @@ import { BrokerConnections } from './broker-connections';
 import { MemoryBudget } from './memory-budget';
 import { RateLimit, SourceCounter } from './source-limits';
 import { mayTakeOver } from './takeover';
+import type { DownstreamMessage } from './message-queue';
+import type { StoredSession } from './session-store';
 
 /** Where a client's packets come from and its answers go. */
 interface Route {
@@ -116,6 +118,12 @@ export class MqttSnGateway extends EventEmitter {
   private readonly routes = new Map<string, Route>();
   /** Subscriptions of ended sessions that asked to be kept (cleanSession off). */
   private readonly persisted = new Map<string, Map<string, SessionQoS>>();
+  /** Messages of such sessions from the session store, for their next CONNECT. */
+  private readonly persistedMessages = new Map<string, DownstreamMessage[]>();
+  /** A write of the session store is due at the end of this turn. */
+  private storeWrite: ReturnType<typeof setImmediate> | undefined;
+  /** The store was read at start: only then may it be written (a failed start must not empty it). */
+  private storeRead = false;
   private advertiseTimer: ReturnType<typeof setInterval> | undefined;
   private metricsServer: MetricsServer | undefined;
   private stopStatsTopics: (() => void) | undefined;
@@ -158,6 +166,9 @@ export class MqttSnGateway extends EventEmitter {
       log: (level, message) => this.log(level, message),
       connected: (session) => this.onConnected(session),
       ended: (session, reason) => this.onEnded(session, reason),
+      changed: (session) => {
+        if (!session.cleanSession) this.storeLater();
+      },
     };
   }
 
@@ -285,6 +296,7 @@ export class MqttSnGateway extends EventEmitter {
       } catch (error) {
         throw new MqttSnError(ErrorCode.SOCKET_ERROR, `Cannot reach the MQTT broker at ${this.brokerUrl}: ${(error as Error).message}`);
       }
+      await this.restoreSessions();
       await this.bind();
       const listening = [this.transport, this.dtls].filter((listener) => listener !== undefined).map((listener) => `${listener.kind} ${formatEndpoint(listener.localAddress() as Endpoint)}`);
       this.log('info', `MQTT-SN gateway ${this.options.gatewayId} (${this.options.mode}) listening on ${listening.join(' and ')}, broker ${this.brokerUrl}`);
@@ -307,6 +319,9 @@ export class MqttSnGateway extends EventEmitter {
     const metricsServer = this.metricsServer;
     this.metricsServer = undefined;
     await metricsServer?.close();
+    // Kept as they are now, sleeping clients included: the sessions ending below end for this run only.
+    this.storeNow();
+    this.storeRead = false;
     for (const session of [...this.byClientId.values()]) session.terminate('shutdown');
     this.byKey.clear();
     this.byClientId.clear();
@@ -558,14 +573,91 @@ export class MqttSnGateway extends EventEmitter {
     }
     const predefined = this.predefinedFor(packet.clientId);
     const restored = packet.cleanSession ? undefined : this.persisted.get(packet.clientId);
+    const messages = packet.cleanSession ? undefined : this.persistedMessages.get(packet.clientId);
     this.persisted.delete(packet.clientId);
+    this.persistedMessages.delete(packet.clientId);
     const session = new GatewaySession(this.host, key, packet.clientId, predefined, (sink) => this.createLink(sink, route.identity), restored);
+    if (messages) session.restoreMessages(messages);
     this.byKey.set(key, session);
     this.byClientId.set(packet.clientId, session);
     this.setRoute(key, route);
     this.stats.clients = this.byClientId.size;
     this.stats.sessionsOpened++;
     session.connect(packet);
+  }
+
+  // ---------------------------------------------------------------- session store
+
+  /**
+   * Sessions from the store (aggregating mode): sleeping clients asleep again, the others kept for
+   * their next CONNECT. Resolves once the broker has the sleepers' subscriptions again.
+   */
+  private async restoreSessions(): Promise<void> {
+    const store = this.options.sessionStore;
+    if (!store) return;
+    let stored: StoredSession[];
+    try {
+      stored = store.load();
+    } catch (error) {
+      throw new MqttSnError(ErrorCode.INVALID_ARGUMENT, `Cannot read the session store: ${(error as Error).message}`);
+    }
+    this.storeRead = true;
+    const subscribed: Promise<void>[] = [];
+    for (const entry of stored) {
+      if (this.byClientId.has(entry.clientId)) continue;
+      const subscriptions = new Map(entry.subscriptions);
+      const asleep = entry.asleep;
+      if (!asleep) {
+        this.persisted.set(entry.clientId, subscriptions);
+        if (entry.messages.length > 0) this.persistedMessages.set(entry.clientId, entry.messages);
+        continue;
+      }
+      const route: Route = { address: asleep.address, port: asleep.port };
+      const key = routeKey(route);
+      const session = new GatewaySession(this.host, key, entry.clientId, this.predefinedFor(entry.clientId), (sink) => this.createLink(sink, undefined), subscriptions);
+      this.byKey.set(key, session);
+      this.byClientId.set(entry.clientId, session);
+      this.setRoute(key, route);
+      subscribed.push(new Promise((resolve) => session.resumeAsleep({ ...entry, asleep }, resolve)));
+    }
+    this.stats.clients = this.byClientId.size;
+    await Promise.all(subscribed);
+    if (stored.length > 0) this.log('info', `session store: ${stored.length} sessions restored, ${subscribed.length} of them asleep`);
+  }
+
+  /** Writes the session store at the end of this turn (one write for whatever changed in it). */
+  private storeLater(): void {
+    if (!this.storeRead || this.storeWrite || !this.running) return;
+    this.storeWrite = setImmediate(() => {
+      this.storeWrite = undefined;
+      this.storeNow();
+    });
+  }
+
+  /** The sessions of clients with clean session off, live and ended, as the store keeps them. */
+  private storeNow(): void {
+    const store = this.options.sessionStore;
+    if (this.storeWrite) clearImmediate(this.storeWrite);
+    this.storeWrite = undefined;
+    if (!store || !this.storeRead) return;
+    const sessions: StoredSession[] = [];
+    for (const session of this.byClientId.values()) {
+      if (session.cleanSession || session.state === 'ended') continue;
+      const { sleepSeconds, ...kept } = session.snapshot();
+      const route = this.routes.get(session.key);
+      // A DTLS association or a forwarder does not outlive the gateway: such a sleeper CONNECTs again.
+      const reachable = route && !route.via && !route.wirelessNodeId;
+      sessions.push(sleepSeconds !== undefined && reachable ? { ...kept, asleep: { address: route.address, port: route.port, seconds: sleepSeconds } } : kept);
+    }
+    for (const [clientId, subscriptions] of this.persisted) {
+      if (this.byClientId.has(clientId)) continue;
+      sessions.push({ clientId, subscriptions: [...subscriptions], messages: this.persistedMessages.get(clientId) ?? [], keepAlive: 0 });
+    }
+    try {
+      store.save(sessions);
+    } catch (error) {
+      this.log('error', `cannot write the session store: ${(error as Error).message}`);
+    }
   }
 
   /** The pre-defined ids of `clientId`: the gateway's table, shared, or its own on top of it. */

@@ -9,3 +9,4 @@ export { parseClientIdFile, type ClientIdBindings } from './client-id-rules';
 export type { GatewayDtlsOptions } from './dtls-listener';
 export type { GatewayOptions, GatewayMode, LogLevel, PredefinedTopics } from './options';
 export type { GatewayStats } from './stats';
+export type { SessionStore, StoredSession } from './session-store';

@@ -63,6 +63,11 @@ export class MessageQueue {
     return 'evicted-qos0';
   }
 
+  /** What is queued, in order. */
+  messages(): readonly DownstreamMessage[] {
+    return this.items;
+  }
+
   peek(): DownstreamMessage | undefined {
     return this.items[0];
   }

@@ -7,6 +7,7 @@ import { MAX_TOPIC_ID, parsePredefinedTopics } from '../topic-ids';
 import type { TransportFactory } from '../transport/types';
 import { measuredDefaultTransport } from '../transport/default';
 import { resolveDtls, type GatewayDtlsOptions, type ResolvedDtls } from './dtls-listener';
+import { fileSessionStore, type SessionStore } from './session-store';
 import { TAKEOVER_POLICIES, type TakeoverPolicy } from './takeover';
 import { DEFAULT_TOPIC_RULES, type TopicRules } from './topic-policy';
 
@@ -109,6 +110,12 @@ export interface GatewayOptions {
   transport?: TransportFactory;
   /** A DTLS 1.2 listener beside (or, with `only`, instead of) plain UDP; see docs/security.md. */
   dtls?: GatewayDtlsOptions;
+  /**
+   * Aggregating mode: where the sessions of clients with clean session off are kept, so that
+   * they outlive a restart (a file path, or a SessionStore). Off when absent. Transparent mode
+   * needs none: the broker keeps them.
+   */
+  sessionStore?: string | SessionStore;
 }
 
 export interface ResolvedOptions {
@@ -146,6 +153,7 @@ export interface ResolvedOptions {
   statsTopics: { interval: number; prefix: string } | undefined;
   transport: TransportFactory;
   dtls: ResolvedDtls | undefined;
+  sessionStore: SessionStore | undefined;
 }
 
 export const DEFAULT_PORT = 1884;
@@ -269,6 +277,15 @@ export function resolveOptions(options: GatewayOptions = {}): ResolvedOptions {
     statsTopics,
     transport: options.transport ?? measuredDefaultTransport(),
     dtls: resolveDtls(options.dtls),
+    sessionStore: resolveSessionStore(options.sessionStore, mode),
   };
+}
+
+function resolveSessionStore(store: GatewayOptions['sessionStore'], mode: GatewayMode): SessionStore | undefined {
+  if (store === undefined) return undefined;
+  if (mode !== 'aggregating') throw invalid('sessionStore is for aggregating mode (in transparent mode the broker keeps the sessions)');
+  if (typeof store === 'string' && store !== '') return fileSessionStore(store);
+  if (typeof store === 'object' && store !== null && typeof store.load === 'function' && typeof store.save === 'function') return store;
+  throw invalid('sessionStore must be a file path or an object with load() and save()');
 }
 

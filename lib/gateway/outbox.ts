@@ -195,6 +195,18 @@ export class Outbox {
     }
   }
 
+  /** The QoS 1/2 messages not yet acknowledged by the client, oldest first (for the session store). */
+  pending(): DownstreamMessage[] {
+    const sent = [...this.inFlight.values()].filter((entry) => entry.stage === 'publish').map((entry) => entry.message);
+    const queued = this.queue.messages().filter((message) => message.qos > 0);
+    return [...sent, ...queued, ...this.waiting.map((w) => w.message)];
+  }
+
+  /** Puts messages a stored session held in front of the queue (they were accepted once). */
+  restoreMessages(messages: DownstreamMessage[]): void {
+    this.queue.restore(messages);
+  }
+
   /** Forgets the messages waiting for room: their broker connection is gone and the broker sends them again. */
   discardWaiting(): void {
     this.waiting.length = 0;

@@ -27,8 +27,8 @@ export interface UpstreamLink {
   open(params: OpenParams, done: (error?: Error) => void): void;
   /** False while the broker connection is lost and being made again. */
   readonly available: boolean;
-  /** Re-establishes subscriptions a persistent session had (cleanSession off). */
-  restore(subscriptions: ReadonlyMap<string, SessionQoS>): void;
+  /** Re-establishes subscriptions a persistent session had (cleanSession off); `done` once the broker has them, when it tells. */
+  restore(subscriptions: ReadonlyMap<string, SessionQoS>, done?: () => void): void;
   publish(message: DownstreamMessage, done: (error?: Error) => void): void;
   /** `granted` is 0-2, or 128 when the broker refused. */
   subscribe(filter: string, qos: SessionQoS, done: (granted: number) => void): void;
@@ -77,4 +77,6 @@ export interface SessionHost<S = unknown> {
   log(level: LogLevel, message: string): void;
   connected(session: S): void;
   ended(session: S, reason: EndReason): void;
+  /** Something the session store keeps may have changed (a packet, a message, the end). Absent: nothing kept. */
+  changed?(session: S): void;
 }

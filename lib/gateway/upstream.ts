@@ -214,8 +214,9 @@ export class TransparentLink implements UpstreamLink {
     else this.waiting.push(op);
   }
 
-  restore(subscriptions: ReadonlyMap<string, SessionQoS>): void {
+  restore(subscriptions: ReadonlyMap<string, SessionQoS>, done?: () => void): void {
     for (const [filter, qos] of subscriptions) this.subscriptions.set(filter, qos);
+    done?.();
   }
 
   publish(message: DownstreamMessage, done: (error?: Error) => void): void {
@@ -489,8 +490,13 @@ export class AggregatingLink implements UpstreamLink {
     return this.shared.connected;
   }
 
-  restore(subscriptions: ReadonlyMap<string, SessionQoS>): void {
-    for (const [filter, qos] of subscriptions) this.shared.subscribe(filter, qos, this, () => undefined);
+  restore(subscriptions: ReadonlyMap<string, SessionQoS>, done?: () => void): void {
+    let waiting = subscriptions.size + 1;
+    const one = (): void => {
+      if (--waiting === 0) done?.();
+    };
+    for (const [filter, qos] of subscriptions) this.shared.subscribe(filter, qos, this, one);
+    one();
   }
 
   publish(message: DownstreamMessage, done: (error?: Error) => void): void {

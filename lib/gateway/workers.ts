@@ -87,6 +87,7 @@ export async function startGatewayWorkers(options: GatewayOptions, count: number
   const refusal = workersRefusal(count);
   if (refusal) throw new MqttSnError(ErrorCode.INVALID_ARGUMENT, refusal);
   if (options.statsTopics) throw new MqttSnError(ErrorCode.INVALID_ARGUMENT, 'Stats topics are not published with several workers; use the merged /metrics (--metrics-port) instead.');
+  if (options.sessionStore !== undefined) throw new MqttSnError(ErrorCode.INVALID_ARGUMENT, 'A session store belongs to one process: several workers cannot share it.');
   // The workers make their own transport; this process serves the merged /metrics.
   const { transport: _transport, metrics: _metrics, ...plain } = options;
   const host = plain.host ?? '0.0.0.0';
