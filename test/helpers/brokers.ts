@@ -78,6 +78,18 @@ export function embeddedBroker(): RunningBroker {
 export const BROKER_KINDS = ['embedded', 'mosquitto'] as const;
 export type BrokerKind = (typeof BROKER_KINDS)[number];
 
+/**
+ * For the long soaks: the broker of this pass (the embedded one with
+ * MQTTSN_NATIVE=1, mosquitto with 0), so that `npm test` runs each soak
+ * against both brokers once; both when mocha runs without MQTTSN_NATIVE.
+ */
+export function soakBrokerKinds(): readonly BrokerKind[] {
+  const pass = process.env.MQTTSN_NATIVE;
+  if (pass === '1') return ['embedded'];
+  if (pass === '0') return ['mosquitto'];
+  return BROKER_KINDS;
+}
+
 export async function startBroker(kind: BrokerKind): Promise<RunningBroker> {
   return kind === 'mosquitto' ? startMosquitto() : embeddedBroker();
 }
