@@ -17,6 +17,17 @@ import { freeTcpPort, freeUdpPort } from '../helpers/net';
 import { delay } from '../helpers/mqtt-inbox';
 import { newClient, uniq, waitFor } from '../client/support';
 
+/** How many times each sequence number published on `topic` reached `watcher`. */
+function countArrivals(watcher: mqtt.MqttClient, topic: string): Map<number, number> {
+  const arrived = new Map<number, number>();
+  watcher.on('message', (t, payload) => {
+    if (t !== topic) return;
+    const seq = Number(payload.toString());
+    arrived.set(seq, (arrived.get(seq) ?? 0) + 1);
+  });
+  return arrived;
+}
+
 /** A private mosquitto with persistence, which a test stops and starts again on its port. */
 class MosquittoProcess {
   private constructor(
@@ -76,12 +87,7 @@ describe('surviving a broker restart', function () {
   it('transparent gateway: keeps the MQTT-SN session, connects to the broker again, restores the subscription; none lost', async () => {
     const up = uniq('restart/up');
     const down = uniq('restart/down');
-    const arrived = new Map<number, number>();
-    watcher.on('message', (topic, payload) => {
-      if (topic !== up) return;
-      const seq = Number(payload.toString());
-      arrived.set(seq, (arrived.get(seq) ?? 0) + 1);
-    });
+    const arrived = countArrivals(watcher, up);
     await watcher.subscribeAsync(up, { qos: 1 });
     const received: string[] = [];
     client.on('messageIn', (event) => received.push(event.message.toString()));
@@ -237,12 +243,7 @@ describe('surviving a gateway restart', function () {
     const up = uniq('gwrestart/up');
     const down = uniq('gwrestart/down');
     watcher = await mqtt.connectAsync(broker.url, { clientId: uniq('watcher'), clean: false });
-    const arrived = new Map<number, number>();
-    watcher.on('message', (topic, payload) => {
-      if (topic !== up) return;
-      const seq = Number(payload.toString());
-      arrived.set(seq, (arrived.get(seq) ?? 0) + 1);
-    });
+    const arrived = countArrivals(watcher, up);
     await watcher.subscribeAsync(up, { qos: 1 });
 
     client = new MqttSnClient({
